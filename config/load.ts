@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE, type Settings, validateSettings } from "./schema";
+
+/** Settings plus the secret ones, wrapped as Pulumi secrets from the moment they are read. */
+export interface LoadedSettings {
+  settings: Settings;
+  /** Set only when the stack configures it; otherwise the program generates one. */
+  jwtAppSecret?: pulumi.Output<string>;
+  /** Set only when the stack configures them; otherwise the program generates one. */
+  issuerApiKeys?: pulumi.Output<string[]>;
+}
+
+/**
+ * The one place that reads Pulumi config. Validates all `jitsi:*` keys at once and stops the
+ * program, before any resource is declared, with every problem listed.
+ */
+export function loadSettings(): LoadedSettings {
+  const prefix = `${NAMESPACE}:`;
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+  }
+  const stack = pulumi.getStack();
+  const result = validateSettings(stack, raw);
+  if (!result.ok) {
+    throw new pulumi.RunError(
+      `Stack '${stack}' has ${result.errors.length} invalid setting(s):\n  - ${result.errors.join("\n  - ")}`,
+    );
+  }
+  const { jwtAppSecret, issuerApiKeys } = result.secrets;
+  return {
+    settings: result.settings,
+    jwtAppSecret: jwtAppSecret === undefined ? undefined : pulumi.secret(jwtAppSecret),
+    issuerApiKeys: issuerApiKeys.length === 0 ? undefined : pulumi.secret(issuerApiKeys),
+  };
+}

@@ -1,0 +1,28 @@
+/** Versions this project pins. Changing one is a reviewed change with its own commit. */
+
+/** The docker-jitsi-meet release, pinned by tag and by the commit that tag must resolve to. */
+export const JITSI_RELEASE = {
+  tag: "stable-11146-2",
+  commit: "738058b44bc3029ea289bea180cd3838f702af8e",
+  repository: "https://github.com/jitsi/docker-jitsi-meet.git",
+} as const;
+
+/** Hetzner images the cloud-init document is written for (Docker and compose v2 come from Ubuntu's archive). */
+export const SUPPORTED_IMAGES = ["ubuntu-24.04", "ubuntu-22.04"] as const;
+
+/** Hetzner Cloud locations. */
+export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
+
+/** Where the compose project lives on the VM; backup, restore and verify rely on these paths. */
+export const VM_LAYOUT = {
+  /** The docker-jitsi-meet checkout, with `.env` beside its compose files. */
+  jitsiDir: "/opt/jitsi",
+  /** `CONFIG` in `.env`: every directory the containers mount, including Let's Encrypt state. */
+  configDir: "/opt/jitsi/config",
+  /** JSON file with the release tag and commit that the checkout was verified against. */
+  releaseFile: "/opt/jitsi/.jitsi-stack-release.json",
+  /** systemd unit that runs `docker compose up`/`down` in jitsiDir. */
+  service: "jitsi-meet.service",
+  /** Hetzner's Ubuntu images log in as root with the injected SSH keys. */
+  sshUser: "root",
+} as const;
