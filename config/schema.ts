@@ -98,6 +98,10 @@ const stackFields = {
     .refine((s) => Buffer.byteLength(s, "utf8") >= 32, {
       error: "must be at least 32 bytes; generate one with: openssl rand -hex 32",
     })
+    .refine((s) => /^[A-Za-z0-9._~+/=-]*$/.test(s), {
+      error:
+        "may hold only letters, digits and . _ ~ + / = - (hex or base64); generate one with: openssl rand -hex 32",
+    })
     .optional(),
   enableGuests: boolField("must be true or false").default(true),
   enableLobby: boolField("must be true or false").default(false),

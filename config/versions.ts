@@ -26,3 +26,28 @@ export const VM_LAYOUT = {
   /** Hetzner's Ubuntu images log in as root with the injected SSH keys. */
   sshUser: "root",
 } as const;
+
+/**
+ * Directories under CONFIG that the release's compose files mount (docker-compose.yml, jibri.yml,
+ * jigasi.yml). Containers run as uid 1000 with read-only root filesystems and exit when one is missing
+ * or not writable, so the VM creates each one, owned by 1000, before `docker compose up`.
+ */
+export const CONFIG_MOUNT_DIRS = [
+  "web",
+  "web/nginx-custom",
+  "prosody/config",
+  "prosody/prosody-plugins-custom",
+  "jicofo",
+  "jvb",
+  "jigasi",
+  "jibri",
+  "transcripts",
+  "storage/web",
+  "storage/prosody",
+  "storage/transcripts",
+  "storage/jibri",
+  "tmp/web-load-test",
+] as const;
+
+/** The uid and gid the docker-jitsi-meet containers run as. */
+export const CONTAINER_UID = 1000;

@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadSettings } from "../config/load";
+import { VM_LAYOUT } from "../config/versions";
+import { JitsiHost } from "./jitsiHost";
+import { JitsiSecrets } from "./jitsiSecrets";
+import { MeetDns } from "./meetDns";
+import { PublicIps } from "./publicIps";
+import { ReadinessGate } from "./readinessGate";
+import { userData } from "./userData";
+
+const { settings, jwtAppSecret: configuredJwtSecret, issuerApiKeys: configuredApiKeys } = loadSettings();
+const name = `jitsi-${settings.stack}`;
+
+const secrets = new JitsiSecrets(name, {
+  jwtAppSecret: configuredJwtSecret,
+  issuerApiKeys: configuredApiKeys,
+});
+const addresses = new PublicIps(name, { settings });
+const host = new JitsiHost(name, {
+  settings,
+  addresses,
+  userData: userData({ settings, secrets, addresses }),
+});
+const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
+new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
+
+export const meetingUrl = `https://${settings.domain}/`;
+export const domain = settings.domain;
+export const environment = settings.environment;
+export const ipv4 = addresses.ipv4Address;
+export const ipv6 = addresses.ipv6Address;
+export const serverId = host.serverId;
+export const sshUser = VM_LAYOUT.sshUser;
+export const sshHost = addresses.ipv4Address;
+export const sshCommand =
+  settings.adminCidrs.length > 0
+    ? pulumi.interpolate`ssh ${VM_LAYOUT.sshUser}@${addresses.ipv4Address}`
+    : undefined;
+export const jitsiDir = VM_LAYOUT.jitsiDir;
+export const jitsiRelease = settings.jitsiRelease.tag;
+export const jitsiCommit = settings.jitsiRelease.commit;
+export const jwtAppId = settings.jwtAppId;
+export const jwtAppSecret = secrets.jwtAppSecret;
+export const issuerApiKeys = secrets.issuerApiKeys;
+export const deleteProtection = settings.deleteProtection;
+export const guestsEnabled = settings.enableGuests;

@@ -1,0 +1,81 @@
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../config/schema";
+import { resourceLabels } from "./labels";
+import type { PublicIps } from "./publicIps";
+import { firewallRules } from "./render/firewall";
+
+export interface JitsiHostArgs {
+  settings: Settings;
+  addresses: PublicIps;
+  /** The rendered cloud-init document; it holds secrets, so it must arrive as a Pulumi secret. */
+  userData: pulumi.Output<string>;
+}
+
+/** The Hetzner VM that runs docker-jitsi-meet: SSH keys, firewall, server and reverse DNS. */
+export class JitsiHost extends pulumi.ComponentResource {
+  readonly server: hcloud.Server;
+  readonly firewall: hcloud.Firewall;
+  readonly serverId: pulumi.Output<string>;
+
+  constructor(name: string, args: JitsiHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jitsi-stack:compute:JitsiHost", name, {}, opts);
+    const { settings, addresses } = args;
+    const labels = resourceLabels(settings);
+
+    const sshKeys = settings.sshPublicKeys.map(
+      (publicKey, i) => new hcloud.SshKey(`${name}-ssh-${i}`, { publicKey, labels }, { parent: this }),
+    );
+    this.firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { labels, rules: firewallRules(settings.adminCidrs) },
+      { parent: this },
+    );
+
+    this.server = new hcloud.Server(
+      `${name}-server`,
+      {
+        serverType: settings.serverType,
+        image: settings.image,
+        location: settings.location,
+        sshKeys: sshKeys.map((key) => key.id),
+        firewallIds: [this.firewall.id.apply(Number)],
+        publicNets: [
+          {
+            ipv4Enabled: true,
+            ipv4: addresses.ipv4.id.apply(Number),
+            ipv6Enabled: true,
+            ipv6: addresses.ipv6.id.apply(Number),
+          },
+        ],
+        userData: pulumi.secret(args.userData),
+        backups: settings.hetznerBackups,
+        deleteProtection: settings.deleteProtection,
+        rebuildProtection: settings.deleteProtection,
+        labels: {
+          ...labels,
+          "jitsi-release": settings.jitsiRelease.tag,
+          "jitsi-commit": settings.jitsiRelease.commit,
+        },
+      },
+      {
+        parent: this,
+        // The primary IPs can belong to one server at a time: free them before the new server takes them.
+        deleteBeforeReplace: true,
+      },
+    );
+    this.serverId = this.server.id;
+
+    for (const [family, ip, address] of [
+      ["ipv4", addresses.ipv4, addresses.ipv4Address],
+      ["ipv6", addresses.ipv6, addresses.ipv6Address],
+    ] as const) {
+      new hcloud.Rdns(
+        `${name}-rdns-${family}`,
+        { primaryIpId: ip.id.apply(Number), ipAddress: address, dnsPtr: settings.domain },
+        { parent: this, dependsOn: [this.server] },
+      );
+    }
+    this.registerOutputs({ serverId: this.serverId });
+  }
+}

@@ -1,0 +1,148 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { stringify } from "yaml";
+import type { Settings } from "../../config/schema";
+import { CONFIG_MOUNT_DIRS, CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../config/versions";
+import { type EnvEntry, formatEnv } from "./jitsiEnv";
+
+/** A file cloud-init writes on the VM. */
+export interface VmFile {
+  path: string;
+  content: string;
+  /** Octal mode, like "0644". */
+  permissions: string;
+  owner?: string;
+}
+
+export interface CloudInitInput {
+  settings: Settings;
+  env: readonly EnvEntry[];
+  /** More files to write, such as the token issuer's compose override in `host` mode. */
+  extraFiles?: readonly VmFile[];
+  /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
+  extraComposeFiles?: readonly string[];
+}
+
+/** Hetzner refuses user-data over 32 KiB. */
+export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+/** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
+const COMPRESS_ABOVE_BYTES = 4096;
+
+const INSTALL_SCRIPT_PATH = "/usr/local/sbin/jitsi-stack-install";
+const INSTALL_SCRIPT = readFileSync(path.join(__dirname, "..", "vm", "install-jitsi.sh"), "utf8");
+
+/** The systemd unit that keeps the compose stack up across reboots. */
+export function systemdUnit(composeFiles: readonly string[]): string {
+  const files = ["docker-compose.yml", ...composeFiles].map((f) => `-f ${f}`).join(" ");
+  return [
+    "[Unit]",
+    "Description=Jitsi Meet (docker-jitsi-meet compose stack)",
+    "Requires=docker.service",
+    "After=docker.service network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
+    `ExecStart=/usr/bin/docker compose ${files} up -d --remove-orphans`,
+    `ExecStop=/usr/bin/docker compose ${files} down`,
+    "TimeoutStartSec=900",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+function writeFile(file: VmFile): Record<string, string | boolean> {
+  const entry: Record<string, string | boolean> = {
+    path: file.path,
+    permissions: file.permissions,
+    owner: file.owner ?? "root:root",
+  };
+  if (Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
+    entry.encoding = "gz+b64";
+    entry.content = gzipSync(file.content, { level: 9 }).toString("base64");
+  } else {
+    entry.content = file.content;
+  }
+  return entry;
+}
+
+/** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
+export function renderCloudInit(input: CloudInitInput): string {
+  const { settings: s } = input;
+  const files: VmFile[] = [
+    { path: `${VM_LAYOUT.jitsiDir}/.env`, content: formatEnv(input.env), permissions: "0600" },
+    {
+      path: VM_LAYOUT.releaseFile,
+      content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",
+      permissions: "0644",
+    },
+    { path: INSTALL_SCRIPT_PATH, content: INSTALL_SCRIPT, permissions: "0755" },
+    {
+      path: `/etc/systemd/system/${VM_LAYOUT.service}`,
+      content: systemdUnit(input.extraComposeFiles ?? []),
+      permissions: "0644",
+    },
+    {
+      path: "/etc/ssh/sshd_config.d/60-jitsi-stack.conf",
+      content:
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
+      permissions: "0644",
+    },
+    {
+      path: "/etc/apt/apt.conf.d/20auto-upgrades",
+      content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
+      permissions: "0644",
+    },
+    {
+      // Bounded container logs, so a busy bridge cannot fill the disk.
+      path: "/etc/docker/daemon.json",
+      content:
+        JSON.stringify(
+          { "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } },
+          null,
+          2,
+        ) + "\n",
+      permissions: "0644",
+    },
+    ...(input.extraFiles ?? []),
+  ];
+
+  const doc = {
+    package_update: true,
+    package_upgrade: true,
+    // Docker and compose v2 from Ubuntu's own archive; chrony because Prosody allows no clock skew.
+    packages: ["docker.io", "docker-compose-v2", "git", "chrony", "unattended-upgrades", "ca-certificates"],
+    ntp: { enabled: true, ntp_client: "chrony" },
+    timezone: s.timezone,
+    ssh_pwauth: false,
+    write_files: files.map(writeFile),
+    runcmd: [
+      ["systemctl", "try-reload-or-restart", "ssh"],
+      [
+        INSTALL_SCRIPT_PATH,
+        JITSI_RELEASE.repository,
+        s.jitsiRelease.tag,
+        s.jitsiRelease.commit,
+        VM_LAYOUT.jitsiDir,
+        VM_LAYOUT.configDir,
+        String(CONTAINER_UID),
+        ...CONFIG_MOUNT_DIRS,
+      ],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", VM_LAYOUT.service],
+    ],
+  };
+  const text = "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+  const size = Buffer.byteLength(text);
+  if (size > USER_DATA_LIMIT_BYTES) {
+    throw new Error(
+      `cloud-init user-data is ${size} bytes; Hetzner accepts at most ${USER_DATA_LIMIT_BYTES}`,
+    );
+  }
+  return text;
+}

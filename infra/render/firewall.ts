@@ -1,0 +1,37 @@
+/** The cloud firewall as data: exactly what Jitsi needs from the internet, plus SSH from admins. */
+
+export interface FirewallRule {
+  direction: "in";
+  protocol: "tcp" | "udp";
+  port: string;
+  sourceIps: string[];
+  description: string;
+}
+
+/** Both address families, so IPv6-only clients reach the meeting too. */
+export const ANYWHERE = ["0.0.0.0/0", "::/0"];
+
+const PUBLIC_SERVICES: ReadonlyArray<Pick<FirewallRule, "protocol" | "port" | "description">> = [
+  { protocol: "tcp", port: "80", description: "HTTP: Let's Encrypt HTTP-01 challenge and redirect to HTTPS" },
+  { protocol: "tcp", port: "443", description: "HTTPS: Jitsi web app and XMPP websocket" },
+  { protocol: "udp", port: "10000", description: "Jitsi Videobridge media" },
+];
+
+/** The inbound rules; with no admin CIDRs there is no SSH rule at all. */
+export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
+  const rules: FirewallRule[] = PUBLIC_SERVICES.map((service) => ({
+    direction: "in",
+    ...service,
+    sourceIps: [...ANYWHERE],
+  }));
+  if (adminCidrs.length > 0) {
+    rules.push({
+      direction: "in",
+      protocol: "tcp",
+      port: "22",
+      sourceIps: [...adminCidrs],
+      description: "SSH from the admin CIDRs",
+    });
+  }
+  return rules;
+}

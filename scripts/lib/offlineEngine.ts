@@ -1,0 +1,167 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./stackConfig";
+
+/**
+ * Runs the real Pulumi program under Pulumi's mock engine (`pulumi.runtime.setMocks`): no CLI,
+ * no credentials, no network. Records every resource with its inputs, keeping Pulumi's own secret
+ * markers, and answers with plausible provider outputs (documentation-range IPs, fake ids).
+ */
+
+/** How the SDK marks a secret value on the wire; the mock engine receives secret inputs wrapped in it. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export const REDACTED = "[secret]";
+
+export interface PlannedResource {
+  type: string;
+  name: string;
+  /** Inputs as the program declared them; secret values still wrapped (see `isSecretValue`). */
+  inputs: Record<string, unknown>;
+}
+
+export interface OfflineRun {
+  project: string;
+  stack: string;
+  resources: PlannedResource[];
+  /** Stack outputs, resolved; secret ones wrapped like inputs. */
+  outputs: Record<string, unknown>;
+  /** Every plain-text secret the run produced or was given: what redaction must remove. */
+  secretValues: string[];
+}
+
+export function isSecretValue(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** Replaces every secret-marked value with "[secret]", at any depth. */
+export function redactSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return REDACTED;
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
+  }
+  return value;
+}
+
+/** Removes secret markers, keeping the values (what a provider would receive). */
+export function revealSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return revealSecrets(value.value);
+  if (Array.isArray(value)) return value.map(revealSecrets);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
+  }
+  return value;
+}
+
+/** Replaces each known secret's text with "[secret]" inside a rendered document. */
+export function redactText(text: string, secretValues: readonly string[]): string {
+  return [...secretValues]
+    .filter((s) => s.length >= 8)
+    .sort((a, b) => b.length - a.length)
+    .reduce((acc, secret) => acc.split(secret).join(REDACTED), text);
+}
+
+function fakeOutputs(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  serial: number,
+): Record<string, unknown> {
+  const digest = createHash("sha256").update(`${type}/${name}`).digest("hex");
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+      return { result: `mock${digest.slice(0, Number(inputs.length ?? 32) - 4)}` };
+    case "hcloud:index/primaryIp:PrimaryIp":
+      return inputs.type === "ipv6"
+        ? { ipAddress: "2001:db8:4a1:7e00::", ipNetwork: "2001:db8:4a1:7e00::/64" }
+        : { ipAddress: `203.0.113.${10 + (serial % 200)}` };
+    case "hcloud:index/server:Server":
+      return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:4a1:7e00::1", status: "running" };
+    case "command:local:Command":
+      return { stdout: "ready (offline render)", stderr: "" };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Loads the program under mocks with the given config and waits for every resource registration.
+ * `load` imports the program's entry module (a fresh copy: callers reset their module registry).
+ */
+export async function runOffline(options: {
+  project: string;
+  stack: string;
+  stackConfig: StackConfig;
+  load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+}): Promise<OfflineRun> {
+  const resources: PlannedResource[] = [];
+  const secretValues = new Set<string>();
+  for (const key of options.stackConfig.secretKeys) {
+    const value = options.stackConfig.config[key];
+    if (value !== undefined) {
+      secretValues.add(value);
+      try {
+        // A secret list (JSON) also has secret items.
+        const parsed: unknown = JSON.parse(value);
+        if (Array.isArray(parsed))
+          parsed.forEach((item) => typeof item === "string" && secretValues.add(item));
+      } catch {
+        // A plain string.
+      }
+    }
+  }
+  let serial = 0;
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        serial += 1;
+        // Component resources only group their children; the plan lists what a provider creates.
+        if (args.custom !== false) resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const outputs = fakeOutputs(args.type, args.name, args.inputs, serial);
+        if (args.type === "random:index/randomPassword:RandomPassword")
+          secretValues.add(String(outputs.result));
+        const numericId = String(100000 + serial);
+        return { id: numericId, state: { ...args.inputs, ...outputs } };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    },
+    options.project,
+    options.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(options.stackConfig.config, options.stackConfig.secretKeys);
+
+  const exported = await options.load();
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(exported)) {
+    if (key === "__esModule" || key === "default") continue;
+    outputs[key] = await resolveOutput(value);
+  }
+  // The CLI waits for the same RPC queue to drain before it disconnects.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an @internal SDK function, absent from its typings
+  const settings = require("@pulumi/pulumi/runtime/settings.js") as { waitForRPCs(): Promise<void> };
+  await settings.waitForRPCs();
+  return {
+    project: options.project,
+    stack: options.stack,
+    resources,
+    outputs,
+    secretValues: [...secretValues],
+  };
+}
+
+async function resolveOutput(value: unknown): Promise<unknown> {
+  if (!pulumi.Output.isInstance(value)) return value;
+  const output = value as pulumi.Output<unknown> & {
+    promise(): Promise<unknown>;
+    isSecret: Promise<boolean>;
+  };
+  const [resolved, secret] = await Promise.all([output.promise(), output.isSecret]);
+  return secret ? { [SIG_KEY]: SECRET_SIG, value: resolved } : resolved;
+}

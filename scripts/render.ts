@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parse } from "yaml";
+import { VM_LAYOUT } from "../config/versions";
+import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
+import { formatPlanTable } from "./lib/planSummary";
+import { readStackConfig } from "./lib/stackConfig";
+
+const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR]
+
+Renders the whole deployment offline, from Pulumi.<stack>.yaml, by running the real Pulumi program
+under Pulumi's mock engine. Needs no credentials, no Pulumi CLI and no network.
+
+  --stack NAME   stack whose Pulumi.<NAME>.yaml to use (default: dev)
+  --out DIR      where to write plan.json, cloud-init.yaml and jitsi.env (default: out/<stack>)
+  --help         show this text
+
+Exit codes: 0 rendered; 1 invalid settings or a secret found unmarked; 2 bad usage.`;
+
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+class UsageError extends Error {}
+
+function parseFlags(argv: string[]): { stack: string; out: string } | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.values.help) return "help";
+  const stack = parsed.values.stack ?? "dev";
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
+    throw new UsageError(`--stack must be a stack name like dev or prod (got '${stack}')`);
+  }
+  return { stack, out: parsed.values.out ?? path.join("out", stack) };
+}
+
+/** Fails when a known secret shows up anywhere it is not marked secret. */
+function assertNoUnmarkedSecrets(run: OfflineRun): void {
+  for (const resource of run.resources) {
+    const visible = JSON.stringify(redactSecrets(resource.inputs));
+    if (redactText(visible, run.secretValues) !== visible) {
+      throw new Error(`a secret value appears unmarked in the inputs of ${resource.type} '${resource.name}'`);
+    }
+  }
+  const visibleOutputs = JSON.stringify(redactSecrets(run.outputs));
+  if (redactText(visibleOutputs, run.secretValues) !== visibleOutputs) {
+    throw new Error("a secret value appears in a stack output that is not marked secret");
+  }
+}
+
+export interface RenderedFiles {
+  plan: string;
+  cloudInit: string;
+  env: string;
+}
+
+/** The three files `render` writes, with every secret replaced by "[secret]". */
+export function renderFiles(run: OfflineRun): RenderedFiles {
+  const plan = run.resources.map((r) => ({ type: r.type, name: r.name, inputs: redactSecrets(r.inputs) }));
+  const server = run.resources.find((r) => r.type === "hcloud:index/server:Server");
+  const userData = String(revealSecrets(server?.inputs.userData) ?? "");
+  const cloudInit = redactText(userData, run.secretValues);
+  const files =
+    (parse(cloudInit) as { write_files?: Array<{ path: string; content: string }> })?.write_files ?? [];
+  const env = files.find((f) => f.path === `${VM_LAYOUT.jitsiDir}/.env`)?.content ?? "";
+  return { plan: JSON.stringify(plan, null, 2) + "\n", cloudInit, env };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  if (flags === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
+  if (!existsSync(stackFile)) {
+    throw new UsageError(
+      `no stack file ${path.relative(process.cwd(), stackFile)}; create it or pass --stack with an existing stack`,
+    );
+  }
+  const stackConfig = readStackConfig(stackFile);
+  const run = await runOffline({
+    project: "jitsi-stack",
+    stack: flags.stack,
+    stackConfig,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the CLI does: CommonJS through ts-node
+    load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
+  });
+  assertNoUnmarkedSecrets(run);
+  const files = renderFiles(run);
+
+  mkdirSync(flags.out, { recursive: true });
+  writeFileSync(path.join(flags.out, "plan.json"), files.plan);
+  writeFileSync(path.join(flags.out, "cloud-init.yaml"), files.cloudInit);
+  writeFileSync(path.join(flags.out, "jitsi.env"), files.env);
+
+  console.log(
+    `Stack '${flags.stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`,
+  );
+  console.log(formatPlanTable(run.resources));
+  console.log("\nOutputs:");
+  for (const [key, value] of Object.entries(redactSecrets(run.outputs) as Record<string, unknown>)) {
+    console.log(`  ${key.padEnd(16)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
+  if (stackConfig.placeholders.length > 0) {
+    console.log(
+      `\nEncrypted settings replaced by placeholders offline: ${stackConfig.placeholders.join(", ")}`,
+    );
+  }
+  console.log(
+    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => path.join(flags.out, f)).join(", ")}`,
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    if (error instanceof UsageError) {
+      console.error(`render: ${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`render: ${error.message}`);
+    process.exit(1);
+  },
+);
