@@ -3,7 +3,9 @@
 # Usage: install-jitsi.sh REPOSITORY TAG COMMIT JITSI_DIR CONFIG_DIR UID DIR...
 # Fetches TAG into JITSI_DIR (which may already hold .env and other files written by cloud-init),
 # refuses to go on unless TAG resolves to COMMIT, then creates each config DIR owned by UID.
+# FETCH_RETRY_SECONDS (default 10) is the pause between the five fetch attempts.
 set -eu
+retry_seconds=${FETCH_RETRY_SECONDS:-10}
 
 if [ "$#" -lt 6 ]; then
   echo "usage: $0 REPOSITORY TAG COMMIT JITSI_DIR CONFIG_DIR UID DIR..." >&2
@@ -32,7 +34,7 @@ until git fetch --quiet --depth 1 origin "refs/tags/$tag:refs/tags/$tag"; do
     exit 1
   fi
   attempt=$((attempt + 1))
-  sleep 10
+  sleep "$retry_seconds"
 done
 
 resolved=$(git rev-parse "refs/tags/$tag^{commit}")

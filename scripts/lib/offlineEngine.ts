@@ -141,7 +141,9 @@ export async function runOffline(options: {
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) {
     if (key === "__esModule" || key === "default") continue;
-    outputs[key] = await resolveOutput(value);
+    const resolved = await resolveOutput(value);
+    // Like the engine, a stack output whose value is undefined is not an output at all.
+    if (resolved !== undefined) outputs[key] = resolved;
   }
   // The CLI waits for the same RPC queue to drain before it disconnects.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an @internal SDK function, absent from its typings

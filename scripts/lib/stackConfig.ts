@@ -22,7 +22,7 @@ export function readStackConfig(file: string): StackConfig {
   try {
     doc = parse(readFileSync(file, "utf8"));
   } catch (error) {
-    throw new Error(`${file} is not valid YAML: ${(error as Error).message}`);
+    throw new Error(`${file} is not valid YAML: ${(error as Error).message}`, { cause: error });
   }
   const section = (doc as { config?: unknown } | null)?.config ?? {};
   if (typeof section !== "object" || Array.isArray(section)) {

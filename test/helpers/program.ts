@@ -1,0 +1,32 @@
+import { vi } from "vitest";
+import { type OfflineRun, runOffline } from "../../scripts/lib/offlineEngine";
+import { readStackConfig, type StackConfig } from "../../scripts/lib/stackConfig";
+
+/** The example stack's config, with `jitsi:` settings overridden (undefined removes a key). */
+export function exampleConfig(
+  overrides: Record<string, string | undefined> = {},
+  secretKeys: string[] = [],
+): StackConfig {
+  const base = readStackConfig("Pulumi.dev.yaml");
+  const config = { ...base.config };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete config[`jitsi:${key}`];
+    else config[`jitsi:${key}`] = value;
+  }
+  return { config, secretKeys: secretKeys.map((k) => `jitsi:${k}`), placeholders: [] };
+}
+
+/** Runs the real infra/index.ts under Pulumi's mock engine, as a fresh module each time. */
+export async function runProgram(stackConfig: StackConfig, stack = "dev"): Promise<OfflineRun> {
+  return runOffline({
+    project: "jitsi-stack",
+    stack,
+    stackConfig,
+    load: async () => {
+      vi.resetModules();
+      return (await import("../../infra/index")) as Record<string, unknown>;
+    },
+  });
+}
+
+export const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);

@@ -1,0 +1,23 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+describe("the entry point as the Pulumi CLI loads it", () => {
+  it(
+    "compiles with type-checking through ts-node as CommonJS and declares the stack",
+    { timeout: 120_000 },
+    () => {
+      const result = spawnSync(process.execPath, ["test/helpers/cli-harness.cjs", "dev"], {
+        encoding: "utf8",
+      });
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      const { outputs, types } = JSON.parse(result.stdout) as { outputs: string[]; types: string[] };
+      expect(outputs).toEqual(
+        expect.arrayContaining(["meetingUrl", "ipv4", "ipv6", "serverId", "jwtAppSecret"]),
+      );
+      expect(types).toEqual(
+        expect.arrayContaining(["hcloud:index/server:Server", "cloudflare:index/dnsRecord:DnsRecord"]),
+      );
+    },
+  );
+});

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/offlineEngine";
+import { exampleConfig, ofType, runProgram } from "../helpers/program";
+
+const SERVER = "hcloud:index/server:Server";
+const FIREWALL = "hcloud:index/firewall:Firewall";
+const PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp";
+const DNS = "cloudflare:index/dnsRecord:DnsRecord";
+const RDNS = "hcloud:index/rdns:Rdns";
+
+describe("the Pulumi program (example stack, mock engine)", async () => {
+  const run = await runProgram(exampleConfig());
+  const server = ofType(run, SERVER)[0]!;
+  const [ipv4, ipv6] = ofType(run, PRIMARY_IP);
+
+  it("declares one server with the firewall and both primary IPs attached", () => {
+    expect(ofType(run, SERVER)).toHaveLength(1);
+    expect(server.inputs).toMatchObject({ serverType: "cx33", image: "ubuntu-24.04", location: "nbg1" });
+    expect((server.inputs.firewallIds as number[]).length).toBe(1);
+    const nets = server.inputs.publicNets as Array<Record<string, unknown>>;
+    expect(nets).toEqual([
+      { ipv4Enabled: true, ipv4: expect.any(Number), ipv6Enabled: true, ipv6: expect.any(Number) },
+    ]);
+  });
+
+  it("keeps the primary IPs when the server is replaced", () => {
+    expect(ipv4!.inputs).toMatchObject({ type: "ipv4", autoDelete: false, assigneeType: "server" });
+    expect(ipv6!.inputs).toMatchObject({ type: "ipv6", autoDelete: false, assigneeType: "server" });
+  });
+
+  it("DNS records are not proxied and point at the primary IPs", () => {
+    const records = ofType(run, DNS).map((r) => r.inputs);
+    expect(records).toEqual([
+      expect.objectContaining({
+        type: "A",
+        name: "meet.example.com",
+        content: run.outputs.ipv4,
+        proxied: false,
+        ttl: 60,
+      }),
+      expect.objectContaining({
+        type: "AAAA",
+        name: "meet.example.com",
+        content: run.outputs.ipv6,
+        proxied: false,
+        ttl: 60,
+      }),
+    ]);
+    expect(run.outputs.ipv4).toMatch(/^203\.0\.113\.\d+$/);
+    expect(run.outputs.ipv6).toBe("2001:db8:4a1:7e00::1");
+  });
+
+  it("sets reverse DNS for both addresses to the meeting hostname", () => {
+    expect(ofType(run, RDNS).map((r) => [r.inputs.ipAddress, r.inputs.dnsPtr])).toEqual([
+      [run.outputs.ipv4, "meet.example.com"],
+      [run.outputs.ipv6, "meet.example.com"],
+    ]);
+  });
+
+  it("the bridge advertises the same addresses DNS points at", () => {
+    const userData = String(revealSecrets(server.inputs.userData));
+    expect(userData).toContain(`JVB_ADVERTISE_IPS=${run.outputs.ipv4},${run.outputs.ipv6}`);
+  });
+
+  it("the firewall allows SSH only from the example's admin CIDRs", () => {
+    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as Array<{ port: string; sourceIps: string[] }>;
+    expect(rules.map((r) => r.port)).toEqual(["80", "443", "10000", "22"]);
+    expect(rules.at(-1)!.sourceIps).toEqual(["203.0.113.7/32", "2001:db8:1234::/48"]);
+    expect(run.outputs.sshCommand).toBe(`ssh root@${run.outputs.ipv4}`);
+  });
+
+  it("labels the server with its environment and pinned release", () => {
+    expect(server.inputs.labels).toEqual({
+      app: "jitsi-stack",
+      stack: "dev",
+      environment: "dev",
+      "jitsi-release": "stable-11146-2",
+      "jitsi-commit": "738058b44bc3029ea289bea180cd3838f702af8e",
+    });
+  });
+
+  it("user-data, the JWT secret and the API keys are Pulumi secrets", () => {
+    expect(isSecretValue(server.inputs.userData)).toBe(true);
+    expect(isSecretValue(run.outputs.jwtAppSecret)).toBe(true);
+    expect(isSecretValue(run.outputs.issuerApiKeys)).toBe(true);
+  });
+
+  it("no secret value appears in a non-secret input or output", () => {
+    expect(run.secretValues.length).toBeGreaterThanOrEqual(8);
+    const visible = JSON.stringify([
+      run.resources.map((r) => redactSecrets(r.inputs)),
+      redactSecrets(run.outputs),
+    ]);
+    for (const secret of run.secretValues) expect(visible).not.toContain(secret);
+    const userData = String(revealSecrets(server.inputs.userData));
+    const jwtSecret = String(revealSecrets(run.outputs.jwtAppSecret));
+    expect(userData).toContain(`JWT_APP_SECRET=${jwtSecret}`);
+  });
+
+  it("exports what the operator scripts read", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual(
+      [
+        "deleteProtection",
+        "domain",
+        "environment",
+        "guestsEnabled",
+        "ipv4",
+        "ipv6",
+        "issuerApiKeys",
+        "jitsiCommit",
+        "jitsiDir",
+        "jitsiRelease",
+        "jwtAppId",
+        "jwtAppSecret",
+        "meetingUrl",
+        "serverId",
+        "sshCommand",
+        "sshHost",
+        "sshUser",
+      ].sort(),
+    );
+    expect(run.outputs).toMatchObject({
+      meetingUrl: "https://meet.example.com/",
+      jwtAppId: "jitsi-stack-dev",
+      jitsiDir: "/opt/jitsi",
+    });
+  });
+
+  it("waits for HTTPS with a valid certificate before `pulumi up` ends", () => {
+    const gate = ofType(run, "command:local:Command")[0]!;
+    expect(gate.inputs.create).toBe(
+      "node --require ts-node/register/transpile-only infra/gate/waitForHttps.ts",
+    );
+    expect(gate.inputs.environment).toEqual({
+      GATE_URL: "https://meet.example.com/",
+      GATE_TIMEOUT_SECONDS: "900",
+      GATE_STAGING: "false",
+    });
+    expect(gate.inputs.triggers).toEqual([run.outputs.serverId]);
+  });
+});
+
+describe("the Pulumi program with other settings", () => {
+  it("SSH is closed when no admin CIDR is set: no rule and no SSH command", async () => {
+    const run = await runProgram(exampleConfig({ adminCidrs: undefined }));
+    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as Array<{ port: string }>;
+    expect(rules.map((r) => r.port)).toEqual(["80", "443", "10000"]);
+    expect(run.outputs).not.toHaveProperty("sshCommand");
+  });
+
+  it("a configured JWT secret is used as given and stays secret", async () => {
+    const secret = "a1".repeat(24);
+    const run = await runProgram(exampleConfig({ jwtAppSecret: secret }, ["jwtAppSecret"]));
+    expect(revealSecrets(run.outputs.jwtAppSecret)).toBe(secret);
+    expect(ofType(run, "random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain(
+      "jitsi-dev-jwt-app-secret",
+    );
+    const visible = JSON.stringify(run.resources.map((r) => redactSecrets(r.inputs)));
+    expect(visible).not.toContain(secret);
+  });
+
+  it("protection and backups follow the settings", async () => {
+    const run = await runProgram(exampleConfig({ deleteProtection: "true", environment: "production" }));
+    const server = ofType(run, SERVER)[0]!;
+    expect(server.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true, backups: true });
+    expect(ofType(run, PRIMARY_IP).every((ip) => ip.inputs.deleteProtection === true)).toBe(true);
+  });
+
+  it("stops before declaring any resource when settings are invalid, listing every problem", async () => {
+    await expect(runProgram(exampleConfig({ domain: "https://meet", location: "mars1" }))).rejects.toThrow(
+      /invalid setting\(s\):\n {2}- jitsi:domain must be a hostname.*\n {2}- jitsi:location must be a Hetzner location/s,
+    );
+  });
+});

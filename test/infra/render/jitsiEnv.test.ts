@@ -1,0 +1,129 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { formatEnv, INTERNAL_PASSWORDS, jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
+import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
+
+const JWT_SECRET = "3f".repeat(32);
+const entriesFor = (overrides: Record<string, string> = {}) =>
+  jitsiEnvEntries({
+    settings: settingsWith(overrides),
+    jwtAppSecret: JWT_SECRET,
+    passwords: fakePasswords(),
+    advertiseIps: ["203.0.113.10", "2001:db8:4a1:7e00::1"],
+  });
+const envMap = (overrides: Record<string, string> = {}) =>
+  Object.fromEntries(entriesFor(overrides).map((e) => [e.name, e.value]));
+
+/** variable -> the containers (or compose interpolation) that receive it, from the release's VARIABLES.tsv. */
+function receivers(): Map<string, string[]> {
+  const rows = readFileSync(path.join(REFERENCE_DIR, "VARIABLES.tsv"), "utf8").trim().split("\n").slice(1);
+  const map = new Map<string, string[]>();
+  for (const row of rows) {
+    const [file, service, variable] = row.split("\t");
+    map.set(variable!, [...(map.get(variable!) ?? []), `${file}/${service}`]);
+  }
+  return map;
+}
+
+describe("Jitsi .env", () => {
+  it("sets only variables that some container (or the compose file itself) receives in this release", () => {
+    const known = receivers();
+    expect(known.size).toBeGreaterThan(300);
+    const unknown = entriesFor()
+      .filter((e) => !known.has(e.name))
+      .map((e) => e.name);
+    expect(unknown).toEqual([]);
+  });
+
+  it("does not carry over the removed JVB_ENABLE_APIS", () => {
+    expect(receivers().has("JVB_ENABLE_APIS")).toBe(false);
+    expect(envMap()).not.toHaveProperty("JVB_ENABLE_APIS");
+  });
+
+  it("publishes the web container on 80/443 with Let's Encrypt (not ZeroSSL) and an HTTPS redirect", () => {
+    expect(envMap()).toMatchObject({
+      HTTP_PORT: "80",
+      HTTPS_PORT: "443",
+      PUBLIC_URL: "https://meet.example.com",
+      ENABLE_LETSENCRYPT: "1",
+      LETSENCRYPT_DOMAIN: "meet.example.com",
+      LETSENCRYPT_EMAIL: "ops@example.com",
+      LETSENCRYPT_ACME_SERVER: "letsencrypt",
+      LETSENCRYPT_USE_STAGING: "0",
+      ENABLE_HTTP_REDIRECT: "1",
+    });
+    expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_USE_STAGING).toBe("1");
+  });
+
+  it("turns lobby and prejoin off by default, and follows the switches", () => {
+    expect(envMap()).toMatchObject({ ENABLE_LOBBY: "0", ENABLE_PREJOIN_PAGE: "0", ENABLE_GUESTS: "1" });
+    expect(envMap({ enableLobby: "true", enablePrejoin: "true", enableGuests: "false" })).toMatchObject({
+      ENABLE_LOBBY: "1",
+      ENABLE_PREJOIN_PAGE: "1",
+      ENABLE_GUESTS: "0",
+    });
+  });
+
+  it("requires a token: JWT auth with the app id as issuer and audience, and no empty tokens", () => {
+    expect(envMap({ jwtAppId: "my-app" })).toMatchObject({
+      ENABLE_AUTH: "1",
+      AUTH_TYPE: "jwt",
+      JWT_APP_ID: "my-app",
+      JWT_APP_SECRET: JWT_SECRET,
+      JWT_ACCEPTED_ISSUERS: "my-app",
+      JWT_ACCEPTED_AUDIENCES: "my-app",
+      JWT_ALLOW_EMPTY: "0",
+    });
+  });
+
+  it("lets context.user.moderator decide who moderates", () => {
+    expect(envMap()).toMatchObject({ XMPP_MUC_MODULES: "token_affiliation", ENABLE_AUTO_OWNER: "0" });
+    const known = receivers();
+    expect(known.get("XMPP_MUC_MODULES")).toContain("docker-compose.yml/prosody");
+    expect(known.get("ENABLE_AUTO_OWNER")).toContain("docker-compose.yml/jicofo");
+  });
+
+  it("advertises both primary IPs to clients and pins the images to the release", () => {
+    expect(envMap()).toMatchObject({
+      JVB_ADVERTISE_IPS: "203.0.113.10,2001:db8:4a1:7e00::1",
+      JITSI_IMAGE_VERSION: "stable-11146-2",
+      CONFIG: "/opt/jitsi/config",
+      TZ: "UTC",
+    });
+  });
+
+  it("sets every internal password, each marked secret", () => {
+    const entries = entriesFor();
+    for (const name of INTERNAL_PASSWORDS) {
+      const entry = entries.find((e) => e.name === name);
+      expect(entry?.secret, name).toBe(true);
+      expect(entry?.value).toBe(fakePasswords()[name]);
+    }
+    expect(entries.filter((e) => e.secret).map((e) => e.name)).toEqual([
+      "JWT_APP_SECRET",
+      ...INTERNAL_PASSWORDS,
+    ]);
+  });
+
+  it("redacts every secret when asked, and only then", () => {
+    const entries = entriesFor();
+    const redacted = formatEnv(entries, { redact: true });
+    expect(redacted).not.toContain(JWT_SECRET);
+    for (const pw of Object.values(fakePasswords())) expect(redacted).not.toContain(pw);
+    expect(redacted).toContain("JWT_APP_SECRET=[secret]");
+    expect(formatEnv(entries)).toContain(`JWT_APP_SECRET=${JWT_SECRET}`);
+  });
+
+  it("refuses values that would need quoting, and empty passwords, without printing secrets", () => {
+    const render = (jwtAppSecret: string, passwords = fakePasswords()) =>
+      jitsiEnvEntries({ settings: settingsWith(), jwtAppSecret, passwords, advertiseIps: ["203.0.113.10"] });
+    expect(() => render("has space and $dollar".repeat(3))).toThrow(
+      /JWT_APP_SECRET has a secret value with characters that would need quoting/,
+    );
+    expect(() => render("has space and $dollar".repeat(3))).not.toThrow(/dollar/);
+    expect(() => render(JWT_SECRET, { ...fakePasswords(), JVB_AUTH_PASSWORD: "" })).toThrow(
+      /JVB_AUTH_PASSWORD is an empty secret/,
+    );
+  });
+});

@@ -1,0 +1,142 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+
+const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
+const stackFiles: string[] = [];
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  for (const file of stackFiles) rmSync(file, { force: true });
+});
+
+/** Runs the command the npm script runs (the first test goes through `npm run render` itself). */
+function render(...args: string[]) {
+  const result = spawnSync(
+    process.execPath,
+    ["--require", "ts-node/register/transpile-only", "scripts/render.ts", ...args],
+    {
+      encoding: "utf8",
+    },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A throwaway stack file in the project root, derived from the example stack. */
+function stackFile(name: string, overrides: Record<string, unknown>): string {
+  const doc = parse(readFileSync("Pulumi.dev.yaml", "utf8")) as { config: Record<string, unknown> };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete doc.config[`jitsi:${key}`];
+    else doc.config[`jitsi:${key}`] = value;
+  }
+  const file = `Pulumi.${name}.yaml`;
+  writeFileSync(file, stringify(doc));
+  stackFiles.push(file);
+  return name;
+}
+
+describe("npm run render", () => {
+  it("renders the example stack offline: a table, plan.json, cloud-init.yaml and jitsi.env", () => {
+    const dir = path.join(out, "dev");
+    const result = spawnSync("npm", ["run", "--silent", "render", "--", "--out", dir], { encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Stack 'dev': \d+ resources \(offline render; nothing was deployed\)/);
+    expect(result.stdout).toMatch(
+      /cloudflare:DnsRecord\s+jitsi-dev-a\s+A meet\.example\.com -> 203\.0\.113\.\d+; proxied false/,
+    );
+    const plan = JSON.parse(readFileSync(path.join(dir, "plan.json"), "utf8")) as Array<{
+      type: string;
+      name: string;
+      inputs: Record<string, unknown>;
+    }>;
+    expect(
+      plan.every(
+        (r) => typeof r.type === "string" && typeof r.name === "string" && typeof r.inputs === "object",
+      ),
+    ).toBe(true);
+    expect(plan.find((r) => r.type === "hcloud:index/server:Server")?.inputs.userData).toBe("[secret]");
+    expect(readFileSync(path.join(dir, "cloud-init.yaml"), "utf8")).toMatch(/^#cloud-config\n/);
+    const env = readFileSync(path.join(dir, "jitsi.env"), "utf8");
+    expect(env).toMatch(/^AUTH_TYPE=jwt$/m);
+    expect(env.match(/^[A-Z_]*(SECRET|PASSWORD)=.*$/gm)).toEqual([
+      "JWT_APP_SECRET=[secret]",
+      "JICOFO_AUTH_PASSWORD=[secret]",
+      "JVB_AUTH_PASSWORD=[secret]",
+      "JIGASI_XMPP_PASSWORD=[secret]",
+      "JIGASI_TRANSCRIBER_PASSWORD=[secret]",
+      "JIBRI_RECORDER_PASSWORD=[secret]",
+      "JIBRI_XMPP_PASSWORD=[secret]",
+    ]);
+    const schema = spawnSync("cloud-init", ["schema", "--config-file", path.join(dir, "cloud-init.yaml")], {
+      encoding: "utf8",
+    });
+    expect(schema.status, schema.stdout + schema.stderr).toBe(0);
+  });
+
+  it("keeps configured secrets out of its output and files, even when a stack file holds them in plain text", () => {
+    const jwtSecret = "c0ffee".repeat(8);
+    const apiKey = "feedface".repeat(6);
+    const stack = stackFile(`rendertest${process.pid}`, { jwtAppSecret: jwtSecret, issuerApiKeys: [apiKey] });
+    const dir = path.join(out, stack);
+    const result = render("--stack", stack, "--out", dir);
+    expect(result.status, result.stderr).toBe(0);
+    const everything = [
+      result.stdout,
+      result.stderr,
+      ...["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => readFileSync(path.join(dir, f), "utf8")),
+    ].join("\n");
+    expect(everything).not.toContain(jwtSecret);
+    expect(everything).not.toContain(apiKey);
+    expect(everything).toContain("JWT_APP_SECRET=[secret]");
+  });
+
+  it("replaces encrypted values by placeholders and says so", () => {
+    const stack = stackFile(`rendersecure${process.pid}`, {
+      jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
+    });
+    const result = render("--stack", stack, "--out", path.join(out, stack));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      "Encrypted settings replaced by placeholders offline: jitsi:jwtAppSecret",
+    );
+  });
+
+  it("exits 1 and lists every invalid setting", () => {
+    const stack = stackFile(`renderbad${process.pid}`, {
+      domain: "https://meet",
+      location: "mars1",
+      adminCidrs: ["0.0.0.0/0"],
+    });
+    const result = render("--stack", stack, "--out", path.join(out, stack));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("has 3 invalid setting(s)");
+    expect(result.stderr).toContain("jitsi:domain must be a hostname like meet.example.com");
+    expect(result.stderr).toContain("jitsi:location must be a Hetzner location");
+    expect(result.stderr).toContain("jitsi:adminCidrs opens SSH to the whole internet");
+  });
+
+  it.each([
+    [["--stak", "dev"], /Unknown option '--stak'/],
+    [["--stack"], /Option '--stack <value>' argument missing/],
+    [
+      ["--stack", "../etc/passwd"],
+      /--stack must be a stack name like dev or prod \(got '\.\.\/etc\/passwd'\)/,
+    ],
+    [["--stack", "nosuchstack"], /no stack file Pulumi\.nosuchstack\.yaml/],
+    [["extra"], /Unexpected argument 'extra'/],
+  ])("rejects bad flags %j with exit 2 and the usage", (args, message) => {
+    const result = render(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain("Usage: npm run render");
+  });
+
+  it("explains itself with --help", () => {
+    const result = render("--help");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("--stack NAME");
+  });
+});
