@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { settingsTable } from "../scripts/lib/settingsTable";
 
 const readme = readFileSync("README.md", "utf8");
-const scripts = Object.keys((JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts);
+const scripts = Object.keys(
+  (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts,
+);
 
 describe("README", () => {
   it("gives the quickstart: npm install, npm run render, npm test", () => {
