@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JITSI_RELEASE } from "../../config/versions";
+import { firewallRules } from "../../infra/render/firewall";
+import { TYPES } from "../../policy/policies";
+import { type PolicyPackProcess, secret, startPolicyPack, UNKNOWN_STRING } from "./engine";
+
+/** The pack, started as `pulumi preview --policy-pack policy` starts it, fed requests as the engine sends them. */
+let pack: PolicyPackProcess;
+beforeAll(async () => {
+  pack = await startPolicyPack();
+}, 90_000);
+afterAll(async () => pack?.stop());
+
+const jwtLine = () => `JWT_APP_SECRET=${randomBytes(32).toString("hex")}\n`;
+const server = (overrides: Record<string, unknown> = {}, labels: Record<string, string> = {}) => ({
+  serverType: "cx33",
+  deleteProtection: true,
+  rebuildProtection: true,
+  backups: true,
+  userData: secret(`#cloud-config\n${jwtLine()}`),
+  labels: {
+    app: "jitsi-stack",
+    stack: "prod",
+    environment: "production",
+    "jitsi-release": JITSI_RELEASE.tag,
+    "jitsi-commit": JITSI_RELEASE.commit,
+    ...labels,
+  },
+  ...overrides,
+});
+
+describe("the policy pack blocks a dangerous preview", () => {
+  it("passes the production stack as the program declares it", async () => {
+    expect(await pack.check(TYPES.server, "meet-server", server())).toEqual([]);
+    expect(
+      await pack.check(TYPES.firewall, "meet-firewall", {
+        rules: firewallRules(["203.0.113.7/32", "2001:db8:1234::/48"]),
+      }),
+    ).toEqual([]);
+    expect(
+      await pack.check(TYPES.dnsRecord, "meet-a", {
+        zoneId: "023e105f4ecef8ad9ca31a8372d0c353",
+        name: "meet.example.com",
+        type: "A",
+        content: "203.0.113.10",
+        proxied: false,
+        ttl: 60,
+      }),
+    ).toEqual([]);
+  });
+
+  it("fails SSH from anywhere and a closed media port, as mandatory violations", async () => {
+    const rules = firewallRules([]).filter((r) => r.port !== "10000");
+    rules.push({
+      direction: "in",
+      protocol: "tcp",
+      port: "22",
+      sourceIps: ["0.0.0.0/0"],
+      description: "ssh",
+    });
+    const violations = await pack.check(TYPES.firewall, "meet-firewall", { rules });
+    expect(violations.map((v) => [v.policy, v.level])).toEqual([
+      ["no-ssh-from-internet", "mandatory"],
+      ["meeting-ports-open", "mandatory"],
+    ]);
+    expect(violations[1]!.message).toContain("10000/udp");
+  });
+
+  it("fails a proxied meeting record", async () => {
+    const violations = await pack.check(TYPES.dnsRecord, "meet-aaaa", {
+      name: "meet.example.com",
+      type: "AAAA",
+      content: "2001:db8::1",
+      proxied: true,
+    });
+    expect(violations.map((v) => v.policy)).toEqual(["meeting-dns-not-proxied"]);
+  });
+
+  it("fails an unprotected production server and an unpinned release", async () => {
+    const violations = await pack.check(
+      TYPES.server,
+      "meet-server",
+      server({ deleteProtection: false, rebuildProtection: false }, { "jitsi-release": "latest" }),
+    );
+    expect(violations.map((v) => [v.policy, v.level])).toEqual([
+      ["production-server-protected", "mandatory"],
+      ["jitsi-release-pinned", "mandatory"],
+    ]);
+  });
+});
+
+describe("plaintext secrets are told apart from Pulumi secrets", () => {
+  it("fails user data that holds the JWT secret in plain text, without echoing it", async () => {
+    const line = jwtLine();
+    const violations = await pack.check(
+      TYPES.server,
+      "meet-server",
+      server({ userData: `#cloud-config\n${line}` }),
+    );
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ policy: "no-plaintext-secrets", level: "mandatory" });
+    expect(violations[0]!.message).toContain("userData holds a secret assignment of JWT_APP_SECRET");
+    expect(violations[0]!.message).not.toContain(line.split("=")[1]!.trim());
+  });
+
+  it("fails a Worker secret_text binding that is not a secret, and passes one that is", async () => {
+    const worker = (text: unknown) => ({
+      scriptName: "jitsi-token-issuer",
+      content: "export default {}",
+      bindings: [{ type: "secret_text", name: "JWT_APP_SECRET", text }],
+    });
+    const type = "cloudflare:index/workersScript:WorkersScript";
+    const plain = await pack.check(type, "issuer", worker(randomBytes(32).toString("hex")));
+    expect(plain.map((v) => v.policy)).toEqual(["no-plaintext-secrets"]);
+    expect(plain[0]!.message).toContain("bindings[0].text");
+    expect(await pack.check(type, "issuer", worker(secret(randomBytes(32).toString("hex"))))).toEqual([]);
+  });
+
+  it("runs in preview when inputs are not known yet", async () => {
+    const violations = await pack.check(TYPES.server, "meet-server", server({ userData: UNKNOWN_STRING }));
+    expect(violations).toEqual([]);
+  });
+
+  it("fails closed when the secrets policy is run without its remediate pass", async () => {
+    const violations = await pack.analyzeOnly(TYPES.dnsRecord, "never-remediated", { name: "x", type: "A" });
+    expect(violations).toHaveLength(1);
+    expect(violations[0]!.message).toContain("remediate pass did not run");
+  });
+});
