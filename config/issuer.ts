@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_OIDC_ALGORITHMS, OIDC_ALGORITHMS } from "../issuer/config";
 import { boolField, type FieldDoc, HOSTNAME_RE, intField, listField, stringField } from "./fields";
 
 /** Settings of the token issuer (see issuer/ and infra/tokenIssuer.ts), part of the one settings schema. */
@@ -7,6 +8,8 @@ export const ISSUER_TARGETS = ["worker", "host", "none"] as const;
 export type IssuerTarget = (typeof ISSUER_TARGETS)[number];
 
 const ORIGIN_RE = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const CLAIM_RE = /^[A-Za-z0-9_.:/-]{1,128}$/;
+const ROOM_PATTERN_RE = /^(\*|[a-z0-9][a-z0-9._-]{0,127}\*?)$/;
 
 export const issuerFields = {
   issuerTarget: z
@@ -16,9 +19,16 @@ export const issuerFields = {
     .regex(HOSTNAME_RE, { error: "must be a hostname like token.meet.example.com" })
     .optional(),
   issuerApiKeys: listField(
-    z.string().refine((k) => k.length >= 32, {
-      error: "must hold keys of at least 32 characters; generate one with: openssl rand -hex 32",
-    }),
+    z
+      .string()
+      .refine((k) => k.length >= 32, {
+        error: "must hold keys of at least 32 characters; generate one with: openssl rand -hex 32",
+      })
+      .refine((k) => /^[A-Za-z0-9._~+/=-]+$/.test(k), {
+        // Keys travel as `Bearer <key>`, as a comma list in ISSUER_API_KEYS, and unquoted in the VM's env file.
+        error:
+          "must hold keys of letters, digits and . _ ~ + / = - only (hex or base64); generate one with: openssl rand -hex 32",
+      }),
     'must be a list of API keys, like ["<openssl rand -hex 32>"]',
   ).optional(),
   issuerCorsOrigins: listField(
@@ -47,6 +57,25 @@ export const issuerFields = {
     })
     .optional(),
   issuerOidcModeratorGroup: stringField("must be a group name").min(1).optional(),
+  issuerOidcAlgorithms: listField(
+    z.enum(OIDC_ALGORITHMS, { error: `must hold asymmetric algorithms: ${OIDC_ALGORITHMS.join(", ")}` }),
+    "must be a list of algorithms, like ['RS256']",
+  ).default(DEFAULT_OIDC_ALGORITHMS),
+  issuerOidcNameClaim: stringField("must be a claim name")
+    .regex(CLAIM_RE, { error: "must be a claim name like name or preferred_username" })
+    .default("name"),
+  issuerOidcEmailClaim: stringField("must be a claim name")
+    .regex(CLAIM_RE, { error: "must be a claim name like email" })
+    .default("email"),
+  issuerOidcGroupsClaim: stringField("must be a claim name")
+    .regex(CLAIM_RE, { error: "must be a claim name like groups or roles" })
+    .default("groups"),
+  issuerOidcRooms: listField(
+    stringField("must be a room pattern").regex(ROOM_PATTERN_RE, {
+      error: "must hold room names or prefixes ending in *, like team-* (or * for any room)",
+    }),
+    "must be a list of room patterns, like ['team-*', 'town-hall']",
+  ).default(["*"]),
   issuerAllowAllRooms: boolField("must be true or false").default(false),
 };
 
@@ -94,6 +123,31 @@ export const ISSUER_DOCS: Record<keyof typeof issuerFields, FieldDoc> = {
     example: "meeting-hosts",
     default: "unset",
   },
+  issuerOidcAlgorithms: {
+    doc: "Signature algorithms accepted on ID tokens (asymmetric only).",
+    example: "['RS256']",
+    default: "['RS256', 'ES256']",
+  },
+  issuerOidcNameClaim: {
+    doc: "ID token claim used as the participant's display name.",
+    example: "preferred_username",
+    default: "name",
+  },
+  issuerOidcEmailClaim: {
+    doc: "ID token claim used as the participant's email.",
+    example: "mail",
+    default: "email",
+  },
+  issuerOidcGroupsClaim: {
+    doc: "ID token claim listing the caller's groups (checked for the moderator group).",
+    example: "roles",
+    default: "groups",
+  },
+  issuerOidcRooms: {
+    doc: "Room policy for OIDC callers: room names or prefixes ending in `*`; `*` is any room.",
+    example: "['team-*', 'town-hall']",
+    default: "['*']",
+  },
   issuerAllowAllRooms: {
     doc: 'Let callers ask for `room: "*"` (a token valid in every room).',
     example: "true",
@@ -114,7 +168,18 @@ export interface IssuerSettings {
   maxTtlSeconds: number;
   rateLimitPerMinute: number;
   allowAllRooms: boolean;
-  oidc?: { issuer: string; audience: string; jwksUrl: string; moderatorGroup?: string };
+  oidc?: {
+    issuer: string;
+    audience: string;
+    jwksUrl: string;
+    moderatorGroup?: string;
+    algorithms: string[];
+    nameClaim: string;
+    emailClaim: string;
+    groupsClaim: string;
+    /** Room policy of OIDC callers (API-key callers may ask for any room). */
+    rooms: string[];
+  };
 }
 
 export function issuerRules(s: Partial<IssuerRaw>, report: (key: string, message: string) => void): void {
@@ -151,6 +216,11 @@ export function resolveIssuer(s: IssuerRaw): IssuerSettings {
             audience: s.issuerOidcAudience,
             jwksUrl: s.issuerOidcJwksUrl,
             moderatorGroup: s.issuerOidcModeratorGroup,
+            algorithms: s.issuerOidcAlgorithms,
+            nameClaim: s.issuerOidcNameClaim,
+            emailClaim: s.issuerOidcEmailClaim,
+            groupsClaim: s.issuerOidcGroupsClaim,
+            rooms: s.issuerOidcRooms,
           }
         : undefined,
   };

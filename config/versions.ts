@@ -51,3 +51,9 @@ export const CONFIG_MOUNT_DIRS = [
 
 /** The uid and gid the docker-jitsi-meet containers run as. */
 export const CONTAINER_UID = 1000;
+
+/**
+ * Official Node.js image for the token issuer when it runs on the VM (`jitsi:issuerTarget host`).
+ * Node 22 is in maintenance LTS until April 2027; bump deliberately, checking the tag exists.
+ */
+export const ISSUER_NODE_IMAGE = "node:22.12.0-alpine3.21";

@@ -6,6 +6,7 @@ import { JitsiSecrets } from "./jitsiSecrets";
 import { MeetDns } from "./meetDns";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { TokenIssuer } from "./tokenIssuer";
 import { userData } from "./userData";
 
 const { settings, jwtAppSecret: configuredJwtSecret, issuerApiKeys: configuredApiKeys } = loadSettings();
@@ -23,6 +24,11 @@ const host = new JitsiHost(name, {
 });
 const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
+const issuer = new TokenIssuer(name, {
+  settings,
+  jwtAppSecret: secrets.jwtAppSecret,
+  apiKeys: secrets.issuerApiKeys,
+});
 
 export const meetingUrl = `https://${settings.domain}/`;
 export const domain = settings.domain;
@@ -41,6 +47,7 @@ export const jitsiRelease = settings.jitsiRelease.tag;
 export const jitsiCommit = settings.jitsiRelease.commit;
 export const jwtAppId = settings.jwtAppId;
 export const jwtAppSecret = secrets.jwtAppSecret;
+export const issuerUrl = issuer.url;
 export const issuerApiKeys = secrets.issuerApiKeys;
 export const deleteProtection = settings.deleteProtection;
 export const guestsEnabled = settings.enableGuests;

@@ -2,15 +2,30 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config/schema";
 import type { JitsiSecrets } from "./jitsiSecrets";
 import type { PublicIps } from "./publicIps";
+import { bundleIssuer } from "./render/bundle";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
-import { jitsiEnvEntries } from "./render/jitsiEnv";
+import { renderIssuerHost } from "./render/issuerHost";
+import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
 
 export interface UserDataArgs {
   settings: Settings;
   secrets: JitsiSecrets;
   addresses: PublicIps;
-  /** Extra files and compose layers, such as the token issuer in `host` mode. */
-  extras?: pulumi.Input<{ files: VmFile[]; composeFiles: string[] }>;
+}
+
+/** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
+function issuerHostExtras(settings: Settings, jwtAppSecret: string, apiKeys: string[]) {
+  if (settings.issuer.target !== "host") return { files: [], composeFiles: [] };
+  const host = renderIssuerHost({
+    settings,
+    bundle: bundleIssuer("node"),
+    secrets: { jwtAppSecret, apiKeys },
+  });
+  const files: VmFile[] = [
+    ...host.files.map((f) => ({ path: f.path, content: f.content, permissions: f.mode })),
+    { path: host.envFile, content: formatEnv(host.envEntries), permissions: "0600" },
+  ];
+  return { files, composeFiles: [host.composeFile] };
 }
 
 /** Joins the resolved secrets and addresses into the cloud-init document, kept secret throughout. */
@@ -20,18 +35,19 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
     pulumi
       .all([
         secrets.jwtAppSecret,
+        secrets.issuerApiKeys,
         secrets.passwords,
         addresses.ipv4Address,
         addresses.ipv6Address,
-        args.extras,
       ])
-      .apply(([jwtAppSecret, passwords, ipv4, ipv6, extras]) =>
-        renderCloudInit({
+      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6]) => {
+        const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
+        return renderCloudInit({
           settings,
           env: jitsiEnvEntries({ settings, jwtAppSecret, passwords, advertiseIps: [ipv4, ipv6] }),
-          extraFiles: extras?.files,
-          extraComposeFiles: extras?.composeFiles,
-        }),
-      ),
+          extraFiles: issuer.files,
+          extraComposeFiles: issuer.composeFiles,
+        });
+      }),
   );
 }

@@ -18,7 +18,18 @@ const SUMMARIES: Record<string, (inputs: Inputs) => string> = {
     `${i.type} ${i.name} -> ${i.content}; proxied ${i.proxied}; ttl ${i.ttl}`,
   "random:index/randomPassword:RandomPassword": (i) => `${i.length} characters (kept in state)`,
   "command:local:Command": (i) => `runs '${i.create}'`,
+  "cloudflare:index/workersScript:WorkersScript": (i) => {
+    // The binding list holds secret_text values, so Pulumi marks the whole list secret.
+    const bindings = Array.isArray(i.bindings)
+      ? (i.bindings as Inputs[]).map((b) => `${b.name} (${b.type})`).join(", ")
+      : REDACTED;
+    return `${i.scriptName}: ${String(i.content).length}-byte ES module; bindings ${bindings}`;
+  },
+  "cloudflare:index/workersCustomDomain:WorkersCustomDomain": (i) => `https://${i.hostname} -> ${i.service}`,
 };
+
+const MAX_VALUE = 60;
+const short = (value: string) => (value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE - 3)}...` : value);
 
 function summarize(resource: PlannedResource): string {
   const inputs = redactSecrets(resource.inputs) as Inputs;
@@ -27,7 +38,7 @@ function summarize(resource: PlannedResource): string {
   return Object.entries(inputs)
     .filter(([, v]) => typeof v !== "object" || v === null)
     .slice(0, 4)
-    .map(([k, v]) => `${k}=${v === REDACTED ? REDACTED : String(v)}`)
+    .map(([k, v]) => `${k}=${short(String(v))}`)
     .join(" ");
 }
 

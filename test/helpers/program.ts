@@ -24,7 +24,7 @@ export async function runProgram(stackConfig: StackConfig, stack = "dev"): Promi
     stackConfig,
     load: async () => {
       vi.resetModules();
-      return (await import("../../infra/index")) as Record<string, unknown>;
+      return (await import("../../infra/index.js")) as Record<string, unknown>;
     },
   });
 }

@@ -1,4 +1,9 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/offlineEngine";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
 
@@ -107,6 +112,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
         "ipv4",
         "ipv6",
         "issuerApiKeys",
+        "issuerUrl",
         "jitsiCommit",
         "jitsiDir",
         "jitsiRelease",
@@ -170,5 +176,55 @@ describe("the Pulumi program with other settings", () => {
     await expect(runProgram(exampleConfig({ domain: "https://meet", location: "mars1" }))).rejects.toThrow(
       /invalid setting\(s\):\n {2}- jitsi:domain must be a hostname.*\n {2}- jitsi:location must be a Hetzner location/s,
     );
+  });
+
+  it("runs the token issuer as a Worker on token.<domain> by default", async () => {
+    const run = await runProgram(exampleConfig());
+    expect(ofType(run, "cloudflare:index/workersScript:WorkersScript")).toHaveLength(1);
+    expect(run.outputs.issuerUrl).toBe("https://token.meet.example.com/");
+  });
+
+  it("with the issuer on the VM: no Worker, the issuer inside the secret user-data, and a valid cloud-init", async () => {
+    const apiKey = "5e".repeat(20);
+    const run = await runProgram(
+      exampleConfig({ issuerTarget: "host", issuerApiKeys: JSON.stringify([apiKey]) }, ["issuerApiKeys"]),
+    );
+    expect(run.resources.filter((r) => r.type.startsWith("cloudflare:index/workers"))).toEqual([]);
+    expect(run.outputs.issuerUrl).toBe("https://meet.example.com/token/");
+    const server = ofType(run, SERVER)[0]!;
+    expect(isSecretValue(server.inputs.userData)).toBe(true);
+    const userData = String(revealSecrets(server.inputs.userData));
+    const files = (
+      parse(userData) as { write_files: Array<{ path: string; permissions: string; content: string }> }
+    ).write_files;
+    const envFile = files.find((f) => f.path === "/opt/jitsi/issuer/issuer.env");
+    expect(envFile?.permissions).toBe("0600");
+    expect(envFile?.content).toContain(`ISSUER_API_KEYS=${apiKey}`);
+    expect(files.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "/opt/jitsi/issuer/issuer.mjs",
+        "/opt/jitsi/docker-compose.issuer.yml",
+        "/opt/jitsi/config/web/nginx-custom/token-issuer.conf",
+      ]),
+    );
+    const unit = files.find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!.content;
+    expect(unit).toContain("-f docker-compose.yml -f /opt/jitsi/docker-compose.issuer.yml up -d");
+    expect(Buffer.byteLength(userData)).toBeLessThan(32 * 1024);
+    const dir = mkdtempSync(path.join(tmpdir(), "host-issuer-"));
+    try {
+      writeFileSync(path.join(dir, "user-data"), userData);
+      const schema = spawnSync("cloud-init", ["schema", "--config-file", path.join(dir, "user-data")], {
+        encoding: "utf8",
+      });
+      expect(schema.status, schema.stdout + schema.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with the issuer off: no issuer resources and no issuer URL", async () => {
+    const run = await runProgram(exampleConfig({ issuerTarget: "none" }));
+    expect(run.resources.filter((r) => r.type.startsWith("cloudflare:index/workers"))).toEqual([]);
+    expect(run.outputs).not.toHaveProperty("issuerUrl");
   });
 });

@@ -1,0 +1,160 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { RoomUser } from "./claims";
+import type { IssuerConfig, OidcConfig } from "./config";
+import { HttpError } from "./errors";
+
+/** Who asked: an app backend holding an API key, or a user holding an OIDC ID token. */
+export interface Caller {
+  kind: "key" | "oidc";
+  /** Stable, non-secret id for logs and rate limiting: a key fingerprint, or issuer + subject. */
+  id: string;
+  /** Room policy: exact names, prefixes ending in `*`, or `*` for any room. */
+  rooms: string[];
+  /** OIDC only: identity from the ID token, and whether the caller is in the moderator group. */
+  user?: RoomUser;
+  isModerator?: boolean;
+}
+
+const unauthorized = (code: string, message: string): HttpError =>
+  new HttpError(401, code, message, { "www-authenticate": 'Bearer realm="jitsi-token-issuer"' });
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/**
+ * Compares a presented key with a known one in time that depends only on the known key's length:
+ * no early exit, and a length mismatch is folded into the result instead of returning early.
+ */
+function keysEqual(presented: Uint8Array, known: Uint8Array): boolean {
+  let diff = presented.length ^ known.length;
+  for (let i = 0; i < known.length; i++) diff |= known[i]! ^ (presented[i] ?? 0);
+  return diff === 0;
+}
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+function stringClaim(payload: JWTPayload, claim: string): string | undefined {
+  const value = payload[claim];
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function groupsOf(payload: JWTPayload, claim: string): string[] {
+  const value = payload[claim];
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === "string");
+  return typeof value === "string" ? value.split(/[\s,]+/) : [];
+}
+
+/** Why jose refused an ID token, in words the caller can act on. */
+function oidcRefusal(err: unknown): HttpError {
+  if (err instanceof errors.JWTExpired)
+    return unauthorized("token_expired", "the bearer ID token has expired");
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return unauthorized(
+      "invalid_token",
+      `the bearer ID token's '${err.claim}' claim is not accepted (${err.reason})`,
+    );
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) {
+    return unauthorized("invalid_token", "the bearer ID token uses an algorithm this issuer does not accept");
+  }
+  if (
+    err instanceof errors.JWKSTimeout ||
+    (err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID")
+  ) {
+    return new HttpError(
+      503,
+      "oidc_unavailable",
+      "the identity provider's keys could not be fetched; try again",
+    );
+  }
+  if (err instanceof errors.JOSEError) {
+    return unauthorized(
+      "invalid_token",
+      "the bearer ID token is not valid (bad signature, unknown key or malformed)",
+    );
+  }
+  if (err instanceof TypeError) {
+    return new HttpError(
+      503,
+      "oidc_unavailable",
+      "the identity provider's keys could not be fetched; try again",
+    );
+  }
+  throw err;
+}
+
+export type Authenticate = (authorization: string | null) => Promise<Caller>;
+
+/** Builds the caller check once: key digests are computed and the JWKS set is created up front. */
+export async function createAuthenticator(
+  config: Pick<IssuerConfig, "apiKeys" | "oidc">,
+  jwks?: JWTVerifyGetKey,
+): Promise<Authenticate> {
+  const encoder = new TextEncoder();
+  const known = await Promise.all(
+    // Callers are named in logs by a fingerprint of their key, never by the key.
+    config.apiKeys.map(async (k) => ({
+      bytes: encoder.encode(k),
+      id: `key:${hex((await sha256(k)).subarray(0, 6))}`,
+    })),
+  );
+  const oidc: OidcConfig | undefined = config.oidc;
+  const getKey = oidc ? (jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
+
+  function byApiKey(presented: string): Caller | undefined {
+    const bytes = encoder.encode(presented);
+    let match: string | undefined;
+    // Every configured key is compared, so the time taken does not depend on which one matched.
+    for (const k of known) if (keysEqual(bytes, k.bytes)) match = k.id;
+    return match ? { kind: "key", id: match, rooms: ["*"] } : undefined;
+  }
+
+  async function byIdToken(token: string, cfg: OidcConfig, keys: JWTVerifyGetKey): Promise<Caller> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: cfg.issuer,
+        audience: cfg.audience,
+        algorithms: cfg.algorithms,
+        requiredClaims: ["exp", "sub"],
+      }));
+    } catch (err) {
+      throw oidcRefusal(err);
+    }
+    const sub = payload.sub!;
+    const name = stringClaim(payload, cfg.nameClaim);
+    const email = stringClaim(payload, cfg.emailClaim);
+    return {
+      kind: "oidc",
+      id: `oidc:${sub}`,
+      rooms: cfg.rooms,
+      user: { id: sub, name: name ?? "", email },
+      isModerator:
+        cfg.moderatorGroup !== undefined && groupsOf(payload, cfg.groupsClaim).includes(cfg.moderatorGroup),
+    };
+  }
+
+  return async (authorization) => {
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization ?? "");
+    if (!match) {
+      throw unauthorized(
+        "missing_credentials",
+        "send an API key or an OIDC ID token as 'Authorization: Bearer <token>'",
+      );
+    }
+    const presented = match[1]!;
+    const keyCaller = byApiKey(presented);
+    if (keyCaller) return keyCaller;
+    if (oidc && getKey && presented.split(".").length === 3) return byIdToken(presented, oidc, getKey);
+    throw unauthorized("invalid_credentials", "the bearer token is not a valid API key or ID token");
+  };
+}
+
+/** Whether a room policy lets a caller ask for a room; `*` (every room) also needs the stack to allow it. */
+export function roomAllowed(patterns: string[], room: string, allowAllRooms: boolean): boolean {
+  if (room === "*") return allowAllRooms && patterns.includes("*");
+  return patterns.some(
+    (p) => p === "*" || p === room || (p.endsWith("*") && room.startsWith(p.slice(0, -1))),
+  );
+}

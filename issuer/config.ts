@@ -1,0 +1,197 @@
+/**
+ * The issuer's runtime settings, read from environment variables. The Node server reads
+ * `process.env`, the Worker reads its bindings: both use these same names, so one parser serves both.
+ */
+
+export const ROOM_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** Asymmetric algorithms only: an HMAC or `none` entry would let a public key (or nothing) sign ID tokens. */
+export const OIDC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
+export const DEFAULT_OIDC_ALGORITHMS: Array<(typeof OIDC_ALGORITHMS)[number]> = ["RS256", "ES256"];
+export const MAX_BODY_BYTES = 8 * 1024;
+
+export interface OidcConfig {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+  algorithms: string[];
+  nameClaim: string;
+  emailClaim: string;
+  groupsClaim: string;
+  moderatorGroup?: string;
+  /** Rooms OIDC callers may ask for: exact names, or prefixes ending in `*` (`*` alone: any room). */
+  rooms: string[];
+}
+
+export interface IssuerConfig {
+  appId: string;
+  secret: string;
+  domain: string;
+  apiKeys: string[];
+  maxTtlSeconds: number;
+  rateLimitPerMinute: number;
+  allowAllRooms: boolean;
+  corsOrigins: string[];
+  oidc?: OidcConfig;
+}
+
+/** Environment variable names with their meaning, for the README table and error messages. */
+export const ENV_DOCS = {
+  JWT_APP_ID: "App id: the tokens' `iss` and `aud` (Prosody's JWT_APP_ID). Required.",
+  JWT_APP_SECRET: "HS256 secret shared with Prosody, at least 32 bytes. Required. Secret.",
+  JITSI_DOMAIN: "Meeting site hostname, used in the returned `url`. Required.",
+  ISSUER_API_KEYS: "Comma list of API keys (each at least 32 characters). Secret.",
+  ISSUER_MAX_TTL_SECONDS: "Longest token lifetime a caller may ask for (60-86400). Default 3600.",
+  ISSUER_RATE_LIMIT_PER_MINUTE:
+    "Token requests per caller per minute (Node; the Worker uses its binding). Default 60.",
+  ISSUER_ALLOW_ALL_ROOMS: 'Let callers whose room policy allows every room ask for room "*". Default false.',
+  ISSUER_CORS_ORIGINS: "Comma list of browser origins allowed to call the issuer. Default none.",
+  ISSUER_OIDC_ISSUER: "OIDC issuer URL; setting it (with audience and JWKS URL) turns OIDC on.",
+  ISSUER_OIDC_AUDIENCE: "Expected `aud` of the caller's ID token.",
+  ISSUER_OIDC_JWKS_URL: "JWKS URL of the provider (https; http only on loopback, for tests).",
+  ISSUER_OIDC_ALGORITHMS:
+    "Comma list of accepted ID token algorithms (asymmetric only). Default RS256,ES256.",
+  ISSUER_OIDC_NAME_CLAIM: "ID token claim used as the display name. Default name.",
+  ISSUER_OIDC_EMAIL_CLAIM: "ID token claim used as the email. Default email.",
+  ISSUER_OIDC_GROUPS_CLAIM: "ID token claim holding the caller's groups. Default groups.",
+  ISSUER_OIDC_MODERATOR_GROUP:
+    "Group whose members get moderator tokens. Default unset (no OIDC moderators).",
+  ISSUER_OIDC_ROOMS: "Comma list of rooms OIDC callers may ask for (`name`, `prefix*`, or `*`). Default *.",
+  PORT: "Node server port. Default 8080.",
+  HOST: "Node server bind address. Default 127.0.0.1 (the container sets 0.0.0.0).",
+} as const;
+
+export type EnvName = keyof typeof ENV_DOCS;
+export type IssuerEnv = Partial<Record<EnvName, string>>;
+
+export class IssuerConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The token issuer's settings are invalid:\n  - ${problems.join("\n  - ")}`);
+    this.name = "IssuerConfigError";
+  }
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const isLoopback = (host: string): boolean => ["127.0.0.1", "localhost", "[::1]"].includes(host);
+
+/** Parses and validates the issuer's environment; every problem is reported at once, never a secret value. */
+export function configFromEnv(env: IssuerEnv): IssuerConfig {
+  const problems: string[] = [];
+  const need = (name: EnvName): string => {
+    const value = env[name]?.trim();
+    if (!value) problems.push(`${name} is not set: ${ENV_DOCS[name]}`);
+    return value ?? "";
+  };
+  const int = (name: EnvName, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+    }
+    return n;
+  };
+  const url = (name: EnvName): string => {
+    const raw = need(name);
+    if (!raw) return raw;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== "https:" && !(u.protocol === "http:" && isLoopback(u.hostname))) throw new Error();
+    } catch {
+      problems.push(`${name} must be an https URL like https://login.example.com/ (got '${raw}')`);
+    }
+    return raw;
+  };
+
+  const appId = need("JWT_APP_ID");
+  const secret = env.JWT_APP_SECRET ?? "";
+  if (!secret) problems.push(`JWT_APP_SECRET is not set: ${ENV_DOCS.JWT_APP_SECRET}`);
+  else if (new TextEncoder().encode(secret).length < 32) {
+    problems.push("JWT_APP_SECRET must be at least 32 bytes; generate one with: openssl rand -hex 32");
+  }
+  const domain = need("JITSI_DOMAIN");
+  const apiKeys = list(env.ISSUER_API_KEYS);
+  apiKeys.forEach((k, i) => {
+    if (k.length < 32) {
+      problems.push(
+        `ISSUER_API_KEYS item ${i + 1} is ${k.length} characters; keys need at least 32 (openssl rand -hex 32)`,
+      );
+    }
+  });
+  const corsOrigins = list(env.ISSUER_CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      problems.push(
+        `ISSUER_CORS_ORIGINS holds '${origin}'; origins look like https://app.example.com (no path)`,
+      );
+    }
+  }
+  const allowAll = env.ISSUER_ALLOW_ALL_ROOMS?.trim() ?? "false";
+  if (!["true", "false"].includes(allowAll)) {
+    problems.push(`ISSUER_ALLOW_ALL_ROOMS must be true or false (got '${allowAll}')`);
+  }
+
+  const oidcNames = ["ISSUER_OIDC_ISSUER", "ISSUER_OIDC_AUDIENCE", "ISSUER_OIDC_JWKS_URL"] as const;
+  const oidcSet = oidcNames.filter((n) => env[n]?.trim());
+  let oidc: OidcConfig | undefined;
+  if (oidcSet.length > 0) {
+    const algorithms = env.ISSUER_OIDC_ALGORITHMS
+      ? list(env.ISSUER_OIDC_ALGORITHMS)
+      : DEFAULT_OIDC_ALGORITHMS;
+    for (const alg of algorithms) {
+      if (!(OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
+        problems.push(
+          `ISSUER_OIDC_ALGORITHMS holds '${alg}'; use asymmetric ones: ${OIDC_ALGORITHMS.join(", ")}`,
+        );
+      }
+    }
+    const rooms = env.ISSUER_OIDC_ROOMS ? list(env.ISSUER_OIDC_ROOMS) : ["*"];
+    for (const pattern of rooms) {
+      if (pattern !== "*" && !ROOM_RE.test(pattern.replace(/\*$/, "") || "x")) {
+        problems.push(`ISSUER_OIDC_ROOMS holds '${pattern}'; use room names or prefixes like team-*`);
+      }
+    }
+    oidc = {
+      issuer: url("ISSUER_OIDC_ISSUER"),
+      audience: need("ISSUER_OIDC_AUDIENCE"),
+      jwksUrl: url("ISSUER_OIDC_JWKS_URL"),
+      algorithms,
+      nameClaim: env.ISSUER_OIDC_NAME_CLAIM?.trim() || "name",
+      emailClaim: env.ISSUER_OIDC_EMAIL_CLAIM?.trim() || "email",
+      groupsClaim: env.ISSUER_OIDC_GROUPS_CLAIM?.trim() || "groups",
+      moderatorGroup: env.ISSUER_OIDC_MODERATOR_GROUP?.trim() || undefined,
+      rooms,
+    };
+  }
+  if (apiKeys.length === 0 && !oidc) {
+    problems.push("no caller can be admitted: set ISSUER_API_KEYS, or the ISSUER_OIDC_* settings, or both");
+  }
+  const config: IssuerConfig = {
+    appId,
+    secret,
+    domain,
+    apiKeys,
+    maxTtlSeconds: int("ISSUER_MAX_TTL_SECONDS", 3600, 60, 86400),
+    rateLimitPerMinute: int("ISSUER_RATE_LIMIT_PER_MINUTE", 60, 1, 10000),
+    allowAllRooms: allowAll === "true",
+    corsOrigins,
+    oidc,
+  };
+  if (problems.length > 0) throw new IssuerConfigError(problems);
+  return config;
+}

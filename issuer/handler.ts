@@ -1,0 +1,294 @@
+import type { JWTVerifyGetKey } from "jose";
+import { createAuthenticator, roomAllowed, type Caller } from "./auth";
+import { buildRoomClaims, importHmacKey, meetingUrl, signRoomToken, type RoomUser } from "./claims";
+import { type IssuerConfig, MAX_BODY_BYTES } from "./config";
+import { badRequest, HttpError } from "./errors";
+import type { RateLimiter } from "./rateLimit";
+import { parseTokenRequest, type TokenRequest } from "./request";
+
+/** The Web-standard handler: what the Worker exports. */
+export type Handler = (request: Request) => Promise<Response>;
+
+/** A request as the core sees it; the Web and Node adapters both produce one. */
+export interface IssuerRequest {
+  method: string;
+  /** Path and query, like /v1/token. */
+  url: string;
+  header: (name: string) => string | null;
+  /** The body, at most MAX_BODY_BYTES + 1 bytes: one byte over is enough to refuse it. */
+  body: () => Promise<Uint8Array>;
+}
+
+export interface IssuerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** The issuer, built once: `fetch` for Web runtimes, `handle` for servers that skip Request/Response objects. */
+export interface Issuer {
+  fetch: Handler;
+  handle: (request: IssuerRequest) => Promise<IssuerResponse>;
+}
+
+/** One structured log line. Never holds a token, key, secret or Authorization header. */
+export interface LogEntry {
+  event: "token_issued" | "request_refused" | "internal_error";
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+  caller?: string;
+  room?: string;
+  moderator?: boolean;
+  ttlSeconds?: number;
+  ms: number;
+}
+
+export interface HandlerDeps {
+  rateLimiter: RateLimiter;
+  log?: (entry: LogEntry) => void;
+  /** Seconds since the epoch; tests pin it. */
+  now?: () => number;
+  /** OIDC key set; defaults to the configured JWKS URL. */
+  jwks?: JWTVerifyGetKey;
+}
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): IssuerResponse => ({
+  status,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+const tooLarge = () =>
+  new HttpError(413, "body_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
+
+/** Reads at most MAX_BODY_BYTES + 1 bytes of a Web request, whatever Content-Length claims. */
+export async function readCappedBody(request: Request): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (Number(declared ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  // The runtime holds a body to its Content-Length, so a declared small body is read in one go.
+  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    chunks.push(value);
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) bytes.set(c, (offset += c.byteLength) - c.byteLength);
+  return bytes;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+async function readJson(request: IssuerRequest): Promise<unknown> {
+  const type = request.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      "send the body as JSON with 'Content-Type: application/json'",
+    );
+  }
+  const bytes = await request.body();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw badRequest("invalid_json", "the body is not valid UTF-8 text");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest("invalid_json", "the body is not valid JSON");
+  }
+}
+
+/** Applies the caller's rights to a valid request: rooms, TTL cap, and for OIDC callers identity and moderator. */
+function admit(
+  caller: Caller,
+  req: TokenRequest,
+  config: IssuerConfig,
+): { user: RoomUser; moderator: boolean; ttlSeconds: number } {
+  if (req.room === "*" && !config.allowAllRooms) {
+    throw new HttpError(
+      403,
+      "room_forbidden",
+      'room "*" (every room) is turned off on this issuer; ask for one room',
+    );
+  }
+  if (!roomAllowed(caller.rooms, req.room, config.allowAllRooms)) {
+    throw new HttpError(403, "room_forbidden", `you may not ask for room '${req.room}'`);
+  }
+  const ttlSeconds = req.ttlSeconds ?? config.maxTtlSeconds;
+  if (ttlSeconds > config.maxTtlSeconds) {
+    throw badRequest(
+      "ttl_too_long",
+      `ttlSeconds must be at most ${config.maxTtlSeconds} (got ${ttlSeconds})`,
+    );
+  }
+  if (caller.kind === "key") {
+    if (!req.user) throw badRequest("missing_user", 'user is required, like {"name": "Ada"}');
+    return { user: req.user, moderator: req.moderator, ttlSeconds };
+  }
+  // OIDC callers are end users: identity comes from the ID token, moderator only from the group claim.
+  if (req.moderator && !caller.isModerator) {
+    throw new HttpError(
+      403,
+      "moderator_forbidden",
+      "only members of the moderator group may ask for moderator",
+    );
+  }
+  if (!caller.isModerator && Object.values(req.features ?? {}).some(Boolean)) {
+    throw new HttpError(
+      403,
+      "features_forbidden",
+      "only members of the moderator group may turn features on",
+    );
+  }
+  const name = caller.user?.name || req.user?.name;
+  if (!name) throw badRequest("missing_user", 'the ID token has no name claim; send user: {"name": "..."}');
+  const user = { ...caller.user, name, avatar: req.user?.avatar };
+  return { user, moderator: req.moderator, ttlSeconds };
+}
+
+/** Builds the issuer once: the signing key is imported here, never per request. */
+export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Promise<Issuer> {
+  const key = await importHmacKey(config.secret);
+  const authenticate = await createAuthenticator(config, deps.jwks);
+  const log = deps.log ?? ((entry: LogEntry) => console.log(JSON.stringify(entry)));
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const origins = new Set(config.corsOrigins);
+
+  async function issue(request: IssuerRequest, entry: Partial<LogEntry>): Promise<IssuerResponse> {
+    const caller = await authenticate(request.header("authorization"));
+    entry.caller = caller.id;
+    if (!(await deps.rateLimiter(caller.id))) {
+      throw new HttpError(429, "rate_limited", "too many token requests; wait a minute", {
+        "retry-after": "60",
+      });
+    }
+    const req = parseTokenRequest(await readJson(request));
+    entry.room = req.room;
+    const { user, moderator, ttlSeconds } = admit(caller, req, config);
+    const claims = buildRoomClaims(
+      { appId: config.appId },
+      { room: req.room, user, moderator, ttlSeconds, features: req.features },
+      now(),
+    );
+    const token = await signRoomToken(key, claims);
+    Object.assign(entry, { moderator, ttlSeconds });
+    return json(200, {
+      token,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      url: meetingUrl(config.domain, claims.room, token),
+    });
+  }
+
+  async function route(
+    request: IssuerRequest,
+    path: string,
+    cors: Record<string, string>,
+    entry: Partial<LogEntry>,
+  ): Promise<IssuerResponse> {
+    if (request.method === "OPTIONS") {
+      return {
+        status: 204,
+        body: null,
+        headers: {
+          ...cors,
+          ...(cors["access-control-allow-origin"]
+            ? {
+                "access-control-allow-methods": "POST, OPTIONS",
+                "access-control-allow-headers": "authorization, content-type",
+                "access-control-max-age": "600",
+              }
+            : { allow: "GET, POST, OPTIONS" }),
+        },
+      };
+    }
+    if (path === "/healthz") {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        throw new HttpError(405, "method_not_allowed", "use GET /healthz", { allow: "GET, HEAD" });
+      }
+      return json(200, { ok: true });
+    }
+    if (path !== "/v1/token") throw new HttpError(404, "not_found", "no such route; use POST /v1/token");
+    if (request.method !== "POST") {
+      throw new HttpError(405, "method_not_allowed", "use POST /v1/token", { allow: "POST, OPTIONS" });
+    }
+    return issue(request, entry);
+  }
+
+  async function handle(request: IssuerRequest): Promise<IssuerResponse> {
+    const started = Date.now();
+    // Behind the VM's nginx the issuer lives under /token/; the Worker serves it at the root.
+    const path = request.url.replace(/[?#].*$/, "").replace(/^\/token(?=\/)/, "");
+    const entry: Partial<LogEntry> = { method: request.method, path };
+    const origin = request.header("origin");
+    const cors: Record<string, string> =
+      origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
+    let response: IssuerResponse;
+    try {
+      if (origin && !origins.has(origin)) {
+        throw new HttpError(403, "origin_forbidden", `origin ${origin} is not allowed to call this issuer`);
+      }
+      response = await route(request, path, cors, entry);
+    } catch (err) {
+      if (!(err instanceof HttpError)) {
+        log({
+          ...entry,
+          event: "internal_error",
+          status: 500,
+          code: (err as Error)?.name,
+          ms: Date.now() - started,
+        } as LogEntry);
+        return json(500, { error: { code: "internal", message: "the issuer failed; see its logs" } }, cors);
+      }
+      entry.code = err.code;
+      response = json(
+        err.status,
+        { error: { code: err.code, message: err.message } },
+        { ...err.headers, ...cors },
+      );
+    }
+    Object.assign(response.headers, cors);
+    if (response.status >= 400 || path === "/v1/token") {
+      const event = response.status < 400 ? "token_issued" : "request_refused";
+      log({ ...entry, event, status: response.status, ms: Date.now() - started } as LogEntry);
+    }
+    return response;
+  }
+
+  /** The Web-standard entry: adapts Request/Response to the core. */
+  async function fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const out = await handle({
+      method: request.method,
+      url: url.pathname + url.search,
+      header: (name) => request.headers.get(name),
+      body: () => readCappedBody(request),
+    });
+    return new Response(out.body, { status: out.status, headers: out.headers });
+  }
+
+  return { fetch, handle };
+}
+
+/** The Web-standard handler alone, `(Request) => Promise<Response>`. */
+export async function createHandler(config: IssuerConfig, deps: HandlerDeps): Promise<Handler> {
+  return (await createIssuer(config, deps)).fetch;
+}

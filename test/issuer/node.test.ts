@@ -1,0 +1,4 @@
+import { issuerBehaviour } from "./behaviour";
+import { startNodeIssuer } from "./targets";
+
+issuerBehaviour("Node server, npm run issuer", startNodeIssuer);

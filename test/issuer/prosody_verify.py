@@ -1,0 +1,70 @@
+"""Checks a Jitsi room token the way Prosody does (token/util.lib.lua with luajwtjitsi), using PyJWT.
+
+An implementation independent of jose: Debian's python3-jwt, run as /usr/bin/python3.
+Usage: JWT_APP_SECRET=... prosody_verify.py <app-id> <token>
+Prints the claims as JSON and exits 0 when Prosody would accept the token; otherwise prints why
+on stderr and exits 1.
+"""
+
+import json
+import os
+import sys
+
+import jwt
+
+FEATURES = {
+    "branding", "calendar", "create-polls", "file-upload", "flip", "inbound-call", "list-visitors",
+    "live-translation", "livestreaming", "lobby", "moderation", "outbound-call", "recording", "room",
+    "screen-sharing", "send-groupchat", "send-private-message", "sip-inbound-call", "sip-outbound-call",
+    "transcription",
+}
+
+
+def fail(reason):
+    print(reason, file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    app_id, token = sys.argv[1], sys.argv[2]
+    secret = os.environ["JWT_APP_SECRET"]
+    header = jwt.get_unverified_header(token)
+    # luajwtjitsi: exactly one accepted algorithm, and "Invalid typ" without typ JWT.
+    if header.get("alg") != "HS256":
+        fail("Invalid alg %r" % header.get("alg"))
+    if header.get("typ") != "JWT":
+        fail("Invalid typ")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=app_id,
+            issuer=app_id,
+            leeway=0,  # Prosody allows no clock skew.
+            options={"require": ["iss", "aud", "sub", "room", "iat", "nbf", "exp"]},
+        )
+    except jwt.InvalidTokenError as err:
+        fail("%s: %s" % (type(err).__name__, err))
+    if not isinstance(claims["aud"], str):
+        fail("aud must be a string: Prosody compares it as one")
+    for name in ("iat", "nbf", "exp"):
+        if not isinstance(claims[name], int) or isinstance(claims[name], bool):
+            fail("%s must be a whole number of seconds" % name)
+    if not isinstance(claims["room"], str) or claims["room"] != claims["room"].lower():
+        fail("room must be a lower-case string")
+    user = claims.get("context", {}).get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("name"), str):
+        fail("context.user.name is missing")
+    for key, value in user.items():
+        expected = bool if key == "moderator" else str
+        if not isinstance(value, expected):
+            fail("context.user.%s must be a %s (got %r)" % (key, expected.__name__, value))
+    features = claims["context"].get("features", {})
+    for key, value in features.items():
+        if key not in FEATURES or not isinstance(value, bool):
+            fail("context.features.%s is not a known feature with a boolean value" % key)
+    print(json.dumps({"header": header, "claims": claims}))
+
+
+main()

@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { Miniflare } from "miniflare";
+import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../../infra/render/bundle";
+import type { IssuerEnv } from "../../issuer/config";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** A running issuer under test: where it listens, what it logged, and how to stop it. */
+export interface RunningIssuer {
+  baseUrl: string;
+  logs: () => string;
+  stop: () => Promise<void>;
+}
+
+export type StartIssuer = (env: IssuerEnv) => Promise<RunningIssuer>;
+
+/** Starts `issuer/node.ts` as its own process, exactly as `npm run issuer` does, on a free loopback port. */
+export const startNodeIssuer: StartIssuer = (env) =>
+  new Promise((resolve, reject) => {
+    let output = "";
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ["--require", "ts-node/register/transpile-only", "issuer/node.ts"],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...env, PORT: "0", HOST: "127.0.0.1" }, stdio: "pipe" },
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /"event":"listening","host":"127\.0\.0\.1","port":(\d+)/.exec(output);
+      if (m) {
+        child.stdout?.off("data", onData);
+        child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+        resolve({
+          baseUrl: `http://127.0.0.1:${m[1]}`,
+          logs: () => output,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              child.once("exit", () => done());
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+    child.once("exit", (code) =>
+      reject(new Error(`the Node issuer exited with ${code} before listening:\n${output}`)),
+    );
+  });
+
+let workerBundle: string | undefined;
+
+/** Runs the bundled Worker in workerd through miniflare, with a real rate-limit binding. */
+export async function startWorkerIssuer(env: IssuerEnv): Promise<RunningIssuer> {
+  workerBundle ??= bundleIssuer("worker");
+  let output = "";
+  const collect = (stream: Readable) => stream.on("data", (c: Buffer) => (output += c.toString()));
+  const mf = new Miniflare({
+    modules: true,
+    script: workerBundle,
+    compatibilityDate: WORKER_COMPATIBILITY_DATE,
+    bindings: env as Record<string, string>,
+    ratelimits: {
+      RATE_LIMITER: { simple: { limit: Number(env.ISSUER_RATE_LIMIT_PER_MINUTE ?? 60), period: 60 } },
+    },
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+      collect(stdout);
+      collect(stderr);
+    },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const url = await mf.ready;
+  return { baseUrl: url.origin, logs: () => output, stop: () => mf.dispose() };
+}

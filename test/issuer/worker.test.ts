@@ -1,0 +1,4 @@
+import { issuerBehaviour } from "./behaviour";
+import { startWorkerIssuer } from "./targets";
+
+issuerBehaviour("Cloudflare Worker in workerd", startWorkerIssuer);

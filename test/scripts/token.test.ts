@@ -1,0 +1,99 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { verifyWithPyJwt } from "../issuer/pyjwt";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const APP_ID = "ops-app";
+const SECRET = randomBytes(32).toString("hex");
+
+/** Runs `npm run token -- <args>` as a real process, as an operator would. */
+function token(args: string[], env: Record<string, string> = { JWT_APP_ID: APP_ID, JWT_APP_SECRET: SECRET }) {
+  const run = spawnSync("npm", ["run", "--silent", "token", "--", ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe("npm run token", () => {
+  it("prints only a token that Prosody's checks accept, for the room, name, moderator flag and TTL asked", () => {
+    const run = token(["--room", "Board-Meeting", "--name", "Ada Lovelace", "--moderator", "--ttl", "900"]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const checked = verifyWithPyJwt(APP_ID, SECRET, run.stdout.trim());
+    expect(checked.reason).toBe("");
+    expect(checked.claims).toMatchObject({
+      room: "board-meeting",
+      iss: APP_ID,
+      aud: APP_ID,
+      sub: "meet.jitsi",
+    });
+    expect(checked.claims!.context.user).toEqual({
+      name: "Ada Lovelace",
+      moderator: true,
+      affiliation: "owner",
+    });
+    expect((checked.claims!.exp as number) - (checked.claims!.iat as number)).toBe(900);
+  });
+
+  it("makes a non-moderator token with a one-hour TTL by default", () => {
+    const run = token(["--room", "r", "--name", "Bob"]);
+    const checked = verifyWithPyJwt(APP_ID, SECRET, run.stdout.trim());
+    expect(checked.claims!.context.user.moderator).toBe(false);
+    expect((checked.claims!.exp as number) - (checked.claims!.iat as number)).toBe(3600);
+  });
+
+  const bad: Array<{ name: string; args: string[]; env?: Record<string, string>; says: RegExp }> = [
+    {
+      name: "an unknown flag",
+      args: ["--room", "r", "--name", "n", "--admin"],
+      says: /Unknown option '--admin'/,
+    },
+    { name: "no room", args: ["--name", "n"], says: /room is required/ },
+    { name: "a room with a path", args: ["--room", "a/b", "--name", "n"], says: /--room: room must be/ },
+    { name: "no name", args: ["--room", "r"], says: /--name is required/ },
+    {
+      name: "a TTL that is not a number",
+      args: ["--room", "r", "--name", "n", "--ttl", "1h"],
+      says: /--ttl must be a whole number.*got '1h'/,
+    },
+    {
+      name: "a TTL over a day",
+      args: ["--room", "r", "--name", "n", "--ttl", "90000"],
+      says: /--ttl must be/,
+    },
+    { name: "a flag without its value", args: ["--room", "r", "--name"], says: /--name/ },
+    { name: "a stray argument", args: ["--room", "r", "--name", "n", "extra"], says: /positional argument/i },
+    {
+      name: "no JWT_APP_ID",
+      args: ["--room", "r", "--name", "n"],
+      env: { JWT_APP_SECRET: SECRET },
+      says: /JWT_APP_ID is not set/,
+    },
+    {
+      name: "no JWT_APP_SECRET",
+      args: ["--room", "r", "--name", "n"],
+      env: { JWT_APP_ID: APP_ID },
+      says: /JWT_APP_SECRET is not set/,
+    },
+    {
+      name: "a short JWT_APP_SECRET",
+      args: ["--room", "r", "--name", "n"],
+      env: { JWT_APP_ID: APP_ID, JWT_APP_SECRET: "short-secret" },
+      says: /shorter than 32 bytes/,
+    },
+  ];
+  it.each(bad)("refuses $name with a clear error, a non-zero exit and no token", ({ args, env, says }) => {
+    const run = token(args, env);
+    expect(run.status).not.toBe(0);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(says);
+    expect(run.stderr).toContain("usage: npm run token");
+    expect(run.stderr).not.toContain(SECRET);
+  });
+});
