@@ -51,3 +51,5 @@ export const issuerUrl = issuer.url;
 export const issuerApiKeys = secrets.issuerApiKeys;
 export const deleteProtection = settings.deleteProtection;
 export const guestsEnabled = settings.enableGuests;
+export const lobbyEnabled = settings.enableLobby;
+export const prejoinEnabled = settings.enablePrejoin;

@@ -1,0 +1,56 @@
+import path from "node:path";
+import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag } from "./lib/cli";
+import { runBackup } from "./lib/backup";
+import { onInterrupt } from "./lib/interrupt";
+import { type CommandRunner, spawnRunner } from "./lib/runner";
+import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/ssh";
+import { readStackOutputs } from "./lib/stack-outputs";
+
+export const BACKUP_HELP = `Usage: npm run backup -- --stack STACK [--keep N] [--out DIR]
+
+Streams a tar.gz of the VM's Jitsi directory (.env, config/ with Let's Encrypt state, compose files;
+without logs and config/tmp) over SSH to DIR/STACK/<UTC time>.tar.gz, mode 0600, with a
+<UTC time>.manifest.json beside it (sha256, size, file count, Jitsi release, time). The archive is
+read back in full before it is kept; then only the newest N backups of the stack are kept.
+
+  --stack STACK        Pulumi stack whose outputs name the VM (required)
+  --keep N             backups of this stack to keep, newest first (default 10, 1-1000)
+  --out DIR            folder for backups (default ./backups)
+  --help               show this text
+
+${TARGET_HELP}
+
+The archive holds secrets (JWT secret, XMPP passwords, TLS keys): store it encrypted (see README, Operations).
+
+Exit codes: 0 backup written; 1 backup failed (nothing that looks like a backup is left); 2 bad usage;
+130/143 interrupted (partial files removed).`;
+
+const FLAGS = {
+  stack: { type: "string" },
+  keep: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean" },
+  ...TARGET_FLAGS,
+} as const;
+
+export async function backupMain(argv: string[], io: Io = processIo, run: CommandRunner = spawnRunner) {
+  const flags = parseFlags("backup", FLAGS, argv);
+  if (flags.help) {
+    io.out(BACKUP_HELP);
+    return EXIT.ok;
+  }
+  const stack = stackFlag("backup", flags.stack);
+  const keep = intFlag("backup", "keep", flags.keep, 10, 1, 1000);
+  const { target, outputs } = await resolveTarget("backup", stack, flags, (s) => readStackOutputs(s, run));
+  const fallbackRelease =
+    outputs?.jitsiRelease && outputs.jitsiCommit
+      ? { tag: outputs.jitsiRelease, commit: outputs.jitsiCommit }
+      : null;
+  await runBackup(
+    { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep, fallbackRelease },
+    { io, onInterrupt },
+  );
+  return EXIT.ok;
+}
+
+if (require.main === module) exitWith(() => backupMain(process.argv.slice(2)));

@@ -1,0 +1,124 @@
+import path from "node:path";
+import { z } from "zod";
+import { type ArchiveInfo, JitsiReleaseSchema } from "./archive";
+
+export const MANIFEST_FORMAT = "jitsi-stack-backup/1";
+
+/** Patterns backup.sh leaves out, recorded in each manifest so a reader knows what is not in it. */
+export const EXCLUDED = ["*.log", "config/*/logs/", "config/tmp/"];
+
+/** Backups are named by their UTC start time: 2025-06-01T12-30-05Z (no colons, sorts by time). */
+export const BACKUP_NAME_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)\.tar\.gz$/;
+
+export const ManifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  stack: z.string().min(1),
+  createdAt: z.iso.datetime(),
+  archive: z.string().regex(BACKUP_NAME_RE),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().positive(),
+  fileCount: z.number().int().nonnegative(),
+  entryCount: z.number().int().nonnegative(),
+  jitsiRelease: JitsiReleaseSchema.nullable(),
+  source: z.object({ host: z.string(), jitsiDir: z.string() }),
+  excluded: z.array(z.string()),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export function backupStamp(now: Date): string {
+  return now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/:/g, "-");
+}
+
+export function archiveFileName(stamp: string): string {
+  return `${stamp}.tar.gz`;
+}
+
+/** backups/dev/2025-06-01T12-30-05Z.tar.gz -> backups/dev/2025-06-01T12-30-05Z.manifest.json */
+export function manifestPathFor(archivePath: string): string {
+  const dir = path.dirname(archivePath);
+  const base = path.basename(archivePath).replace(/\.tar\.gz$/, "");
+  return path.join(dir, `${base}.manifest.json`);
+}
+
+export function buildManifest(input: {
+  stack: string;
+  createdAt: Date;
+  archive: string;
+  info: ArchiveInfo;
+  release: Manifest["jitsiRelease"];
+  host: string;
+  jitsiDir: string;
+}): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    stack: input.stack,
+    createdAt: input.createdAt.toISOString(),
+    archive: input.archive,
+    sha256: input.info.sha256,
+    size: input.info.size,
+    fileCount: input.info.fileCount,
+    entryCount: input.info.entryCount,
+    jitsiRelease: input.release,
+    source: { host: input.host, jitsiDir: input.jitsiDir },
+    excluded: EXCLUDED,
+  };
+}
+
+/** Parses a manifest file's text; the error names the first field that is wrong. */
+export function parseManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error("it is not JSON");
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`field '${issue.path.join(".") || "(root)"}' is wrong: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Compares an archive with its manifest; returns the reasons it must not be restored (empty when it may).
+ * Size is compared first: a cut-short download shows there before the checksum.
+ */
+export function archiveMismatches(
+  manifest: Manifest,
+  archiveName: string,
+  info: Pick<ArchiveInfo, "sha256" | "size">,
+): string[] {
+  const reasons: string[] = [];
+  if (manifest.archive !== archiveName) {
+    reasons.push(`the manifest describes ${manifest.archive}, not ${archiveName}`);
+  }
+  if (info.size !== manifest.size) {
+    reasons.push(
+      `the archive is ${info.size} bytes but the manifest says ${manifest.size} (cut short or altered)`,
+    );
+  }
+  if (info.sha256 !== manifest.sha256) {
+    reasons.push(`the archive's sha256 is ${info.sha256} but the manifest says ${manifest.sha256}`);
+  }
+  return reasons;
+}
+
+/** Reasons the archive's contents are unfit to become the Jitsi directory. */
+export function contentProblems(manifest: Manifest, info: ArchiveInfo): string[] {
+  const reasons: string[] = [];
+  if (info.unsafePaths.length > 0) {
+    reasons.push(`it holds paths outside the directory: ${info.unsafePaths.slice(0, 3).join(", ")}`);
+  }
+  if (!info.hasEnv) reasons.push("it holds no .env, so it is not a Jitsi directory");
+  if (info.fileCount !== manifest.fileCount || info.entryCount !== manifest.entryCount) {
+    reasons.push(
+      `it holds ${info.fileCount} files / ${info.entryCount} entries but the manifest says ${manifest.fileCount} / ${manifest.entryCount}`,
+    );
+  }
+  return reasons;
+}

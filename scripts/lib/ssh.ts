@@ -1,0 +1,227 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { OperationError, UsageError, intFlag } from "./cli";
+import { shellCommand } from "./shell";
+import type { StackOutputs } from "./stack-outputs";
+
+/** Where the VM's Jitsi directory is reached. From the stack outputs, or given explicitly (tests, break-glass). */
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  jitsiDir: string;
+  /** Private key file; otherwise the user's ssh-agent and ~/.ssh config decide. */
+  identity?: string;
+  /** known_hosts file to trust exclusively (strict checking); otherwise new hosts are accepted once. */
+  knownHosts?: string;
+}
+
+/** Flags that replace the stack outputs, shared by backup and restore. */
+export const TARGET_FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  user: { type: "string" },
+  identity: { type: "string" },
+  "known-hosts": { type: "string" },
+  "jitsi-dir": { type: "string" },
+} as const;
+
+export const TARGET_HELP = `Explicit target (instead of the stack outputs, e.g. in tests or when Pulumi is unreachable):
+  --host HOST          SSH host of the VM (with --host, the stack outputs are not read)
+  --port N             SSH port (default 22)
+  --user NAME          SSH user (default root)
+  --identity FILE      private key file (default: your ssh-agent and ~/.ssh/config)
+  --known-hosts FILE   trust only the host keys in FILE (default: accept a new VM's key once)
+  --jitsi-dir DIR      the Jitsi directory on the VM (default /opt/jitsi)`;
+
+interface TargetFlagValues {
+  host?: string;
+  port?: string;
+  user?: string;
+  identity?: string;
+  "known-hosts"?: string;
+  "jitsi-dir"?: string;
+}
+
+/** True when the user replaced the stack outputs with an explicit target. */
+export function hasExplicitTarget(flags: TargetFlagValues): boolean {
+  return flags.host !== undefined;
+}
+
+/** Checks the explicit-target flags and names the one that is wrong. */
+export function explicitTarget(script: string, flags: TargetFlagValues): SshTarget {
+  const onlyWithHost = (["port", "user", "jitsi-dir"] as const).filter((f) => flags[f] !== undefined);
+  if (flags.host === undefined) {
+    if (onlyWithHost.length > 0) {
+      throw new UsageError(
+        `${script}: --${onlyWithHost[0]} needs --host (otherwise the stack outputs decide).`,
+      );
+    }
+    throw new UsageError(`${script}: --host is required here.`);
+  }
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(flags.host) || flags.host.startsWith("-")) {
+    throw new UsageError(`${script}: --host must be a hostname or IP address (got '${flags.host}').`);
+  }
+  const jitsiDir = flags["jitsi-dir"] ?? "/opt/jitsi";
+  if (!path.posix.isAbsolute(jitsiDir) || jitsiDir === "/" || jitsiDir.split("/").includes("..")) {
+    throw new UsageError(`${script}: --jitsi-dir must be an absolute directory below / (got '${jitsiDir}').`);
+  }
+  if (flags.user !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(flags.user)) {
+    throw new UsageError(`${script}: --user must be a login name (got '${flags.user}').`);
+  }
+  return {
+    host: flags.host,
+    port: intFlag(script, "port", flags.port, 22, 1, 65535),
+    user: flags.user ?? "root",
+    jitsiDir: path.posix.normalize(jitsiDir).replace(/\/$/, ""),
+    identity: readableFile(script, "identity", flags.identity),
+    knownHosts: readableFile(script, "known-hosts", flags["known-hosts"]),
+  };
+}
+
+function readableFile(script: string, flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    readFileSync(file);
+  } catch (error) {
+    throw new UsageError(
+      `${script}: --${flag} ${file} cannot be read (${(error as NodeJS.ErrnoException).code}).`,
+    );
+  }
+  return path.resolve(file);
+}
+
+/** The target from the stack outputs; SSH is closed when the stack exports no sshCommand. */
+export function targetFromOutputs(stack: string, outputs: StackOutputs, flags: TargetFlagValues): SshTarget {
+  if (!outputs.sshCommand) {
+    throw new OperationError(
+      `SSH to stack '${stack}' is closed: add your IP to jitsi:adminCidrs (pulumi config set --path 'jitsi:adminCidrs[0]' <your-ip>/32 --stack ${stack}), run pulumi up, and try again.`,
+    );
+  }
+  return {
+    host: outputs.sshHost,
+    port: 22,
+    user: outputs.sshUser,
+    jitsiDir: outputs.jitsiDir,
+    identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
+    knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
+  };
+}
+
+/** Arguments for OpenSSH's client: batch mode (never prompts, safe in CI), keep-alives, quiet logs. */
+export function sshArgs(target: SshTarget, remoteCommand: string): string[] {
+  const args = ["-p", String(target.port), "-l", target.user];
+  args.push("-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR");
+  args.push("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4");
+  if (target.identity) args.push("-i", target.identity, "-o", "IdentitiesOnly=yes");
+  if (target.knownHosts) {
+    args.push("-o", `UserKnownHostsFile=${target.knownHosts}`, "-o", "StrictHostKeyChecking=yes");
+  } else {
+    args.push("-o", "StrictHostKeyChecking=accept-new");
+  }
+  args.push("--", target.host, remoteCommand);
+  return args;
+}
+
+/** Reads one of the shell scripts under scripts/remote/. */
+export function remoteScript(name: string): string {
+  return readFileSync(path.join(__dirname, "..", "remote", name), "utf8");
+}
+
+export interface RemoteRun {
+  /** Piped to the remote script's stdin (the archive, for restore). */
+  stdin?: Readable;
+  /** Receives the remote script's stdout (the archive, for backup). */
+  stdout?: Writable;
+  /** Called with the size of each chunk of stdout (for progress). */
+  onStdoutBytes?: (count: number) => void;
+  /** Each line the remote script writes to stderr (its progress and reasons). */
+  onStderrLine?: (line: string) => void;
+}
+
+export interface RemoteResult {
+  exitCode: number;
+  /** The last lines of stderr, to explain a failure. */
+  stderrTail: string[];
+}
+
+/**
+ * Runs a scripts/remote/*.sh file on the VM as `sh -c SCRIPT NAME ARGS...`, every word quoted by
+ * shellCommand, so no argument is ever parsed by the remote shell.
+ */
+export function runRemoteScript(
+  target: SshTarget,
+  scriptName: string,
+  args: string[],
+  io: RemoteRun = {},
+): { done: Promise<RemoteResult>; kill: () => void } {
+  const command = shellCommand("sh", "-c", remoteScript(scriptName), scriptName, ...args);
+  const child = spawn("ssh", sshArgs(target, command), { stdio: ["pipe", "pipe", "pipe"] });
+  const tail: string[] = [];
+  let partial = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split(/\r?\n/);
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      io.onStderrLine?.(line);
+    }
+  });
+  if (io.stdin) {
+    io.stdin.pipe(child.stdin);
+    // The remote side may stop reading early (a refusal); that is reported through its exit code.
+    child.stdin.on("error", () => undefined);
+  } else {
+    child.stdin.end();
+  }
+  if (io.onStdoutBytes) child.stdout.on("data", (chunk: Buffer) => io.onStdoutBytes?.(chunk.length));
+  if (io.stdout) child.stdout.pipe(io.stdout);
+  else child.stdout.resume();
+  const done = new Promise<RemoteResult>((resolve, reject) => {
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new OperationError(
+          error.code === "ENOENT"
+            ? "The OpenSSH client (ssh) was not found on PATH; install openssh-client."
+            : `Could not start ssh: ${error.message}`,
+        ),
+      ),
+    );
+    child.on("close", (code, signal) => {
+      if (partial.trim()) tail.push(partial.replace(/\r$/, ""));
+      resolve({ exitCode: code ?? (signal ? 255 : 1), stderrTail: tail });
+    });
+  });
+  return { done, kill: () => child.kill("SIGTERM") };
+}
+
+/** ssh itself exits 255 when it cannot connect or the connection drops. */
+export const SSH_CONNECTION_FAILED = 255;
+
+export function describeTarget(target: SshTarget): string {
+  return `${target.user}@${target.host}${target.port === 22 ? "" : `:${target.port}`}:${target.jitsiDir}`;
+}
+
+/** The explicit target when --host is given, otherwise the one the stack outputs describe. */
+export async function resolveTarget(
+  script: string,
+  stack: string,
+  flags: TargetFlagValues,
+  readOutputs: (stack: string) => Promise<StackOutputs>,
+): Promise<{ target: SshTarget; outputs?: StackOutputs }> {
+  if (
+    hasExplicitTarget(flags) ||
+    flags.port !== undefined ||
+    flags.user !== undefined ||
+    flags["jitsi-dir"]
+  ) {
+    return { target: explicitTarget(script, flags) };
+  }
+  explicitTarget(script, { ...flags, host: "placeholder" }); // checks --identity and --known-hosts early
+  const outputs = await readOutputs(stack);
+  return { target: targetFromOutputs(stack, outputs, flags), outputs };
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { OperationError } from "./cli";
+import type { CommandRunner } from "./runner";
+
+/** The outputs infra/index.ts exports, as far as the Day-2 scripts read them. */
+export const StackOutputsSchema = z.object({
+  meetingUrl: z.string(),
+  domain: z.string(),
+  ipv4: z.string().optional(),
+  ipv6: z.string().optional(),
+  serverId: z.union([z.string(), z.number()]).optional(),
+  sshUser: z.string(),
+  sshHost: z.string(),
+  jitsiDir: z.string().startsWith("/"),
+  jitsiRelease: z.string().optional(),
+  jitsiCommit: z.string().optional(),
+  jwtAppId: z.string(),
+  jwtAppSecret: z.string(),
+  deleteProtection: z.boolean(),
+  guestsEnabled: z.boolean(),
+  /** Optional until infra exports them; verify then expects prejoin and lobby off. */
+  prejoinEnabled: z.boolean().optional(),
+  lobbyEnabled: z.boolean().optional(),
+  environment: z.string().optional(),
+  issuerUrl: z.string().optional(),
+  issuerApiKeys: z.array(z.string()).optional(),
+  sshCommand: z.string().optional(),
+});
+
+export type StackOutputs = z.infer<typeof StackOutputsSchema>;
+
+/**
+ * Reads the stack's outputs with `pulumi stack output --json --show-secrets`. The secrets stay in memory:
+ * nothing here prints or stores them.
+ */
+export async function readStackOutputs(stack: string, run: CommandRunner): Promise<StackOutputs> {
+  const result = await run("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack]);
+  if (result.exitCode !== 0) {
+    const reason = result.stderr.trim().split("\n").pop() || `exit code ${result.exitCode}`;
+    throw new OperationError(
+      `Could not read the outputs of stack '${stack}' (pulumi stack output: ${reason}). Check the stack name with 'pulumi stack ls' and that you are logged in to its backend.`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(result.stdout);
+  } catch {
+    throw new OperationError(
+      `pulumi stack output for '${stack}' did not print JSON; is the Pulumi CLI current?`,
+    );
+  }
+  const parsed = StackOutputsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    throw new OperationError(
+      `Stack '${stack}' lacks outputs this script needs (${problems.join("; ")}). Has it been deployed with 'pulumi up'?`,
+    );
+  }
+  return parsed.data;
+}

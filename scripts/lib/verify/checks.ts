@@ -1,0 +1,133 @@
+import type { Identity, JoinOutcome } from "./xmpp";
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const pass = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
+const fail = (name: string, detail: string): CheckResult => ({ name, ok: false, detail });
+
+/** Let's Encrypt renews 30 days ahead; a certificate this close to expiry means renewal is broken. */
+export const MIN_CERT_DAYS = 7;
+
+export function judgeCertificate(validTo: Date, issuer: string, now: Date): CheckResult {
+  const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
+  const detail = `valid until ${validTo.toISOString().slice(0, 10)} (${days} days), issuer ${issuer}`;
+  return days >= MIN_CERT_DAYS
+    ? pass("HTTPS certificate", detail)
+    : fail("HTTPS certificate", `${detail}: renewal is not working (check the web container's logs)`);
+}
+
+interface JitsiConfig {
+  prejoinConfig?: { enabled?: unknown };
+  prejoinPageEnabled?: unknown;
+  hosts?: { domain?: unknown; authdomain?: unknown; anonymousdomain?: unknown; muc?: unknown };
+  websocket?: unknown;
+}
+
+/** What the served config.js must show for this deployment: prejoin off, token auth on, guests as set. */
+export function judgeConfig(
+  raw: Record<string, unknown>,
+  guestsEnabled: boolean,
+  prejoinEnabled = false,
+): CheckResult[] {
+  const config = raw as JitsiConfig;
+  const prejoin = config.prejoinConfig?.enabled ?? config.prejoinPageEnabled;
+  const hosts = config.hosts ?? {};
+  const results = [
+    prejoin === prejoinEnabled
+      ? pass(
+          `config.js: prejoin ${prejoinEnabled ? "on" : "off"}`,
+          `prejoinConfig.enabled is ${String(prejoin)}`,
+        )
+      : fail(
+          `config.js: prejoin ${prejoinEnabled ? "on" : "off"}`,
+          `prejoinConfig.enabled is ${JSON.stringify(prejoin)}; ENABLE_PREJOIN_PAGE does not match jitsi:enablePrejoin`,
+        ),
+    typeof hosts.authdomain === "string" && hosts.authdomain === hosts.domain
+      ? pass("config.js: token auth", `hosts.authdomain is ${hosts.authdomain} (ENABLE_AUTH=1)`)
+      : fail(
+          "config.js: token auth",
+          `hosts.authdomain is ${JSON.stringify(hosts.authdomain)}; ENABLE_AUTH=1 is not in effect`,
+        ),
+  ];
+  const guestDomain = typeof hosts.anonymousdomain === "string" ? hosts.anonymousdomain : undefined;
+  results.push(
+    Boolean(guestDomain) === guestsEnabled
+      ? pass(
+          "config.js: guests as configured",
+          guestDomain ? `guest domain ${guestDomain}` : "no guest domain",
+        )
+      : fail(
+          "config.js: guests as configured",
+          `guests are ${guestsEnabled ? "on" : "off"} in the stack but config.js has ${guestDomain ? `guest domain ${guestDomain}` : "no guest domain"}`,
+        ),
+  );
+  return results;
+}
+
+export function describeOutcome(outcome: JoinOutcome): string {
+  if (outcome.kind === "joined") return `joined as ${outcome.affiliation} (role ${outcome.role})`;
+  if (outcome.kind === "refused") {
+    return `refused at ${outcome.stage}: ${outcome.condition}${outcome.text ? ` "${outcome.text}"` : ""}`;
+  }
+  return `error at ${outcome.stage}: ${outcome.message}`;
+}
+
+export function judgeJoin(name: string, outcome: JoinOutcome, affiliation: string): CheckResult {
+  const seen = describeOutcome(outcome);
+  if (outcome.kind === "joined" && outcome.affiliation === affiliation) return pass(name, seen);
+  return fail(name, `expected to join as ${affiliation}, but ${seen}`);
+}
+
+/** A refusal passes only when Prosody refused (with its reason); joining or a network error fails. */
+export function judgeRefusal(name: string, outcome: JoinOutcome): CheckResult {
+  const seen = describeOutcome(outcome);
+  return outcome.kind === "refused" ? pass(name, seen) : fail(name, `expected a refusal, but ${seen}`);
+}
+
+/** Jitsi's lobby module announces its MUC as a disco identity of type "lobbyrooms" on the XMPP domain. */
+export function judgeLobby(identities: Identity[] | undefined, lobbyEnabled = false): CheckResult {
+  const name = `lobby ${lobbyEnabled ? "on" : "off"}`;
+  if (!identities) return fail(name, "could not read the XMPP domain's disco#info");
+  const lobby = identities.find((i) => i.type === "lobbyrooms");
+  if (Boolean(lobby) === lobbyEnabled) {
+    return pass(
+      name,
+      lobby ? `lobby component ${lobby.name ?? ""}` : "no lobbyrooms component on the XMPP domain",
+    );
+  }
+  return fail(
+    name,
+    lobby
+      ? `the lobby component ${lobby.name ?? ""} is loaded; ENABLE_LOBBY does not match jitsi:enableLobby`
+      : "no lobbyrooms component on the XMPP domain; ENABLE_LOBBY does not match jitsi:enableLobby",
+  );
+}
+
+export function judgeGuests(outcome: JoinOutcome, guestsEnabled: boolean): CheckResult {
+  const name = guestsEnabled ? "guest joins a room a host opened" : "guests refused (guests off)";
+  if (guestsEnabled) {
+    return outcome.kind === "joined"
+      ? pass(name, describeOutcome(outcome))
+      : fail(name, `expected the guest to join, but ${describeOutcome(outcome)}`);
+  }
+  return outcome.kind === "joined"
+    ? fail(name, `a guest ${describeOutcome(outcome)} although guests are off`)
+    : pass(name, describeOutcome(outcome));
+}
+
+/** The table verify prints: one row per check, then a summary line. */
+export function formatTable(results: CheckResult[]): string {
+  const width = Math.max(5, ...results.map((r) => r.name.length));
+  const lines = [`${"CHECK".padEnd(width)}  RESULT  DETAIL`];
+  for (const r of results)
+    lines.push(`${r.name.padEnd(width)}  ${(r.ok ? "pass" : "FAIL").padEnd(6)}  ${r.detail}`);
+  const failed = results.filter((r) => !r.ok).length;
+  lines.push(
+    failed === 0 ? `All ${results.length} checks passed.` : `${failed} of ${results.length} checks failed.`,
+  );
+  return lines.join("\n");
+}

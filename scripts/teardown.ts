@@ -1,0 +1,88 @@
+import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag } from "./lib/cli";
+import { runBackup } from "./lib/backup";
+import { onInterrupt } from "./lib/interrupt";
+import { type CommandRunner, spawnRunner } from "./lib/runner";
+import { explicitTarget, hasExplicitTarget, TARGET_FLAGS, TARGET_HELP, targetFromOutputs } from "./lib/ssh";
+import { readStackOutputs } from "./lib/stack-outputs";
+import { runTeardown } from "./lib/teardown";
+
+export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
+
+Destroys a deployed stack: refuses it while jitsi:deleteProtection is on; makes a backup first (as
+'npm run backup' does); asks you to type the stack name; runs 'pulumi destroy'; then lists anything that
+outlived it and still costs money or still answers (primary IPs, volumes, snapshots, DNS records).
+
+  --stack STACK     the Pulumi stack to destroy (required)
+  --yes             do not ask for the stack name (CI)
+  --skip-backup     destroy without a backup first
+  --keep N          backups of this stack to keep (default 10)
+  --out DIR         folder for backups (default ./backups)
+  --help            show this text
+
+${TARGET_HELP}
+
+Exit codes: 0 destroyed; 1 refused (delete protection, backup failed, wrong name typed) or pulumi destroy
+failed; 2 bad usage.`;
+
+const FLAGS = {
+  stack: { type: "string" },
+  yes: { type: "boolean" },
+  "skip-backup": { type: "boolean" },
+  keep: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean" },
+  ...TARGET_FLAGS,
+} as const;
+
+/** Reads the typed answer from the terminal; there is none in CI, which must pass --yes. */
+function terminalAsk(): ((question: string) => Promise<string>) | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+export async function teardownMain(
+  argv: string[],
+  io: Io = processIo,
+  run: CommandRunner = spawnRunner,
+  ask: ((question: string) => Promise<string>) | undefined = terminalAsk(),
+) {
+  const flags = parseFlags("teardown", FLAGS, argv);
+  if (flags.help) {
+    io.out(TEARDOWN_HELP);
+    return EXIT.ok;
+  }
+  const stack = stackFlag("teardown", flags.stack);
+  const keep = intFlag("teardown", "keep", flags.keep, 10, 1, 1000);
+  const explicit = hasExplicitTarget(flags) ? explicitTarget("teardown", flags) : undefined;
+  if (!explicit && (flags.port ?? flags.user ?? flags["jitsi-dir"]) !== undefined)
+    explicitTarget("teardown", flags);
+  await runTeardown(
+    { stack, skipBackup: flags["skip-backup"] ?? false, assumeYes: flags.yes ?? false },
+    {
+      io,
+      run,
+      ask,
+      readOutputs: (s) => readStackOutputs(s, run),
+      backup: async (outputs) => {
+        const target = explicit ?? targetFromOutputs(stack, outputs, flags);
+        const result = await runBackup(
+          { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep },
+          { io, onInterrupt },
+        );
+        return result.archive;
+      },
+    },
+  );
+  return EXIT.ok;
+}
+
+if (require.main === module) exitWith(() => teardownMain(process.argv.slice(2)));

@@ -1,0 +1,61 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { SshTarget } from "../../scripts/lib/ssh";
+import { makeJitsiTree } from "./jitsi-tree";
+import type { SshdFixture } from "./sshd";
+
+/**
+ * The "VM" side of a test: a folder reached through the real sshd, holding opt/jitsi (the stand-in Jitsi
+ * directory) and bin/jitsi-control, a stand-in for `systemctl stop|start jitsi-meet.service` that records
+ * each call and fails on purpose when told to.
+ */
+export interface FakeVm {
+  root: string;
+  /** The parent of jitsiDir: everything a restore may touch lives here. */
+  opt: string;
+  jitsiDir: string;
+  control: string;
+  target: SshTarget;
+  calls(): string[];
+  /** The next `control ACTION` exits 1 (once). */
+  failNext(action: "stop" | "start"): void;
+  remove(): void;
+}
+
+export function makeFakeVm(sshd: SshdFixture): FakeVm {
+  const root = mkdtempSync(path.join(os.tmpdir(), "jitsi-vm-"));
+  const opt = path.join(root, "opt");
+  const jitsiDir = path.join(opt, "jitsi");
+  makeJitsiTree(jitsiDir);
+  const log = path.join(root, "control.log");
+  const control = path.join(root, "bin", "jitsi-control");
+  mkdirSync(path.dirname(control));
+  writeFileSync(
+    control,
+    [
+      "#!/bin/sh",
+      `echo "$1" >> '${log}'`,
+      `if [ -e '${root}/fail-'"$1" ]; then rm -f '${root}/fail-'"$1"; echo "stand-in: $1 failed on purpose" >&2; exit 1; fi`,
+      "",
+    ].join("\n"),
+  );
+  chmodSync(control, 0o755);
+  return {
+    root,
+    opt,
+    jitsiDir,
+    control,
+    target: {
+      host: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      identity: sshd.identity,
+      knownHosts: sshd.knownHosts,
+      jitsiDir,
+    },
+    calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : []),
+    failNext: (action) => writeFileSync(path.join(root, `fail-${action}`), ""),
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}

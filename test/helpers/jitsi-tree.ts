@@ -1,0 +1,98 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import path from "node:path";
+
+/** Files that backups leave out on purpose (logs and scratch space), relative to the Jitsi directory. */
+export const TRANSIENT = [
+  "config/jvb/jvb.log",
+  "config/web/nginx-error.log",
+  "config/jibri/logs",
+  "config/jibri/logs/recorder-0.txt",
+  "config/tmp",
+  "config/tmp/web-load-test",
+  "config/tmp/web-load-test/index.html",
+];
+
+/**
+ * A stand-in for /opt/jitsi with files of many kinds: binary, empty, nested, odd names, a symlink, and
+ * modes that matter (.env 0600, an executable, a read-only file, a private directory).
+ */
+export function makeJitsiTree(root: string): void {
+  const file = (rel: string, content: string | Buffer, mode = 0o644) => {
+    const full = path.join(root, rel);
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(full, content);
+    chmodSync(full, mode);
+  };
+  mkdirSync(root, { recursive: true });
+  file(".env", "JWT_APP_SECRET=not-a-real-secret\nCONFIG=/opt/jitsi/config\n", 0o600);
+  file(".jitsi-stack-release.json", JSON.stringify({ tag: "stable-11146-2", commit: "738058b4" }));
+  file("docker-compose.yml", "services: {}\n");
+  file("gen-passwords.sh", "#!/bin/sh\necho hi\n", 0o755);
+  file("config/web/acme-certs/meet.example.com/key.pem", randomBytes(3000), 0o600);
+  file("config/web/acme-certs/meet.example.com/fullchain.pem", "-----BEGIN CERTIFICATE-----\n", 0o644);
+  file("config/web/acme/account.json", '{"id": 1}', 0o600);
+  file("config/web/empty-file", "");
+  file("config/prosody/config/data/big.bin", randomBytes(2 * 1024 * 1024));
+  file("config/prosody/prosody-plugins-custom/readonly.lua", "-- ro\n", 0o444);
+  file("config/jicofo/a/b/c/d/deep.conf", "deep\n");
+  file("config/web/odd names/space and 'quote' \"dq\" $dollar `tick`.txt", "odd\n");
+  file("config/web/odd names/-leading-dash", "dash\n");
+  file("config/web/odd names/ünïcödé-ファイル", "unicode\n");
+  file("config/web/odd names/back\\slash*star?", "glob\n");
+  file("config/web/odd names/new\nline", "newline in name\n");
+  file("config/jigasi/group-writable.conf", "g+w survives only with tar -p\n", 0o664);
+  file("config/jigasi/world-writable", "", 0o666);
+  mkdirSync(path.join(root, "config/storage/transcripts"), { recursive: true });
+  chmodSync(path.join(root, "config/storage/transcripts"), 0o2775);
+  mkdirSync(path.join(root, "config/jvb/private"), { recursive: true });
+  chmodSync(path.join(root, "config/jvb/private"), 0o700);
+  symlinkSync("acme-certs/meet.example.com/fullchain.pem", path.join(root, "config/web/cert-link.pem"));
+  for (const rel of TRANSIENT) {
+    if (/\.\w+$/.test(rel)) file(rel, "transient\n");
+    else mkdirSync(path.join(root, rel), { recursive: true });
+  }
+}
+
+export interface Entry {
+  type: "file" | "dir" | "symlink";
+  mode: string;
+  sha256?: string;
+  target?: string;
+}
+
+/** Every entry under root (root itself as "."), with type, permission bits, and content hash or link target. */
+export function snapshot(root: string): Record<string, Entry> {
+  const result: Record<string, Entry> = {};
+  const walk = (rel: string) => {
+    const full = path.join(root, rel);
+    const stat = lstatSync(full);
+    const mode = (stat.mode & 0o7777).toString(8);
+    if (stat.isSymbolicLink()) result[rel] = { type: "symlink", mode: "", target: readlinkSync(full) };
+    else if (stat.isDirectory()) {
+      result[rel] = { type: "dir", mode };
+      for (const name of readdirSync(full)) walk(rel === "." ? name : path.join(rel, name));
+    } else {
+      result[rel] = {
+        type: "file",
+        mode,
+        sha256: createHash("sha256").update(readFileSync(full)).digest("hex"),
+      };
+    }
+  };
+  walk(".");
+  return result;
+}
+
+export function withoutTransient(tree: Record<string, Entry>): Record<string, Entry> {
+  return Object.fromEntries(Object.entries(tree).filter(([rel]) => !TRANSIENT.includes(rel)));
+}

@@ -1,0 +1,221 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { list } from "tar";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runBackup } from "../../scripts/lib/backup";
+import { sha256File } from "../../scripts/lib/archive";
+import { parseManifest } from "../../scripts/lib/manifest";
+import { captureIo } from "../helpers/io";
+import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
+import { startSshd, type SshdFixture } from "../helpers/sshd";
+import { startProxy } from "../helpers/tcp-proxy";
+
+const ROOT = path.resolve(__dirname, "../..");
+let sshd: SshdFixture;
+let vm: FakeVm;
+let backups: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+beforeEach(() => {
+  vm = makeFakeVm(sshd);
+  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-"));
+});
+afterEach(() => {
+  vm.remove();
+  rmSync(backups, { recursive: true, force: true });
+});
+
+const at = (iso: string) => () => new Date(iso);
+
+async function archiveNames(file: string): Promise<string[]> {
+  const names: string[] = [];
+  await list({ file, onReadEntry: (entry) => void names.push(entry.path) });
+  return names;
+}
+
+describe("backup", () => {
+  it("writes backups/<stack>/<UTC time>.tar.gz, mode 0600, with a manifest that matches it", async () => {
+    const { io, out } = captureIo();
+    const result = await runBackup(
+      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { io, now: at("2025-06-01T12:30:05.250Z") },
+    );
+    expect(result.archive).toBe(path.join(backups, "dev", "2025-06-01T12-30-05Z.tar.gz"));
+    expect(statSync(result.archive).mode & 0o777).toBe(0o600);
+    const manifestFile = path.join(backups, "dev", "2025-06-01T12-30-05Z.manifest.json");
+    expect(statSync(manifestFile).mode & 0o777).toBe(0o600);
+    const manifest = parseManifest(readFileSync(manifestFile, "utf8"));
+    expect(manifest).toMatchObject({
+      stack: "dev",
+      createdAt: "2025-06-01T12:30:05.250Z",
+      archive: "2025-06-01T12-30-05Z.tar.gz",
+      size: statSync(result.archive).size,
+      sha256: await sha256File(result.archive),
+      jitsiRelease: { tag: "stable-11146-2", commit: "738058b4" },
+    });
+    const names = await archiveNames(result.archive);
+    expect(manifest.fileCount).toBe(
+      names.filter((n) => !n.endsWith("/") && n !== "./config/web/cert-link.pem").length,
+    );
+    expect(names).toContain("./.env");
+    expect(names).toContain("./config/web/acme-certs/meet.example.com/key.pem");
+    expect(names).toContain("./config/web/acme/account.json");
+    expect(out.join("\n")).toContain(`sha256: ${manifest.sha256}`);
+  });
+
+  it("leaves out logs and scratch space", async () => {
+    const result = await runBackup(
+      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { io: captureIo().io },
+    );
+    const names = await archiveNames(result.archive);
+    expect(names.filter((n) => /\.log$|\/logs\/|^\.\/config\/tmp/.test(n))).toEqual([]);
+    expect(names).toContain("./config/storage/transcripts/");
+  });
+
+  it("fails, naming the reason, and writes nothing when the VM has no Jitsi directory", async () => {
+    const target = { ...vm.target, jitsiDir: path.join(vm.opt, "nope") };
+    await expect(
+      runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+    ).rejects.toThrow(/nope does not exist on .*No backup was written/);
+    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+  });
+
+  it("fails and writes nothing when the download is cut short", async () => {
+    const proxy = await startProxy({ targetPort: sshd.port, cutAfterBytes: 400_000 });
+    try {
+      const target = { ...vm.target, port: proxy.port, knownHosts: sshd.knownHostsFor(proxy.port) };
+      await expect(
+        runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+      ).rejects.toThrow(/SSH connection to 127.0.0.1 failed or dropped.*No backup was written/);
+      expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("fails when the host key is not the one trusted", async () => {
+    const target = { ...vm.target, knownHosts: sshd.knownHostsFor(1) };
+    await expect(
+      runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+    ).rejects.toThrow(/SSH connection .* failed or dropped \(.*[Hh]ost key/);
+    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+  });
+
+  it("keeps exactly the newest N backups and leaves other files alone", async () => {
+    const dir = path.join(backups, "dev");
+    const stamps = [
+      "2025-06-01T00:00:00Z",
+      "2025-06-02T00:00:00Z",
+      "2025-06-03T00:00:00Z",
+      "2025-06-04T00:00:00Z",
+    ];
+    for (const [i, stamp] of stamps.entries()) {
+      if (i === 1) writeFileSync(path.join(dir, "notes.txt"), "mine");
+      await runBackup(
+        { stack: "dev", target: vm.target, backupsDir: backups, keep: 2 },
+        { io: captureIo().io, now: at(stamp) },
+      );
+    }
+    expect(readdirSync(dir).sort()).toEqual([
+      "2025-06-03T00-00-00Z.manifest.json",
+      "2025-06-03T00-00-00Z.tar.gz",
+      "2025-06-04T00-00-00Z.manifest.json",
+      "2025-06-04T00-00-00Z.tar.gz",
+      "notes.txt",
+    ]);
+  });
+
+  it("refuses to overwrite a backup made in the same second", async () => {
+    const options = { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 };
+    const first = await runBackup(options, { io: captureIo().io, now: at("2025-06-01T00:00:00Z") });
+    const sum = await sha256File(first.archive);
+    await expect(
+      runBackup(options, { io: captureIo().io, now: at("2025-06-01T00:00:00.5Z") }),
+    ).rejects.toThrow(/already exists/);
+    expect(await sha256File(first.archive)).toBe(sum);
+    expect(readdirSync(path.join(backups, "dev")).sort()).toEqual([
+      "2025-06-01T00-00-00Z.manifest.json",
+      "2025-06-01T00-00-00Z.tar.gz",
+    ]);
+  });
+});
+
+describe("backup interrupted mid-transfer", () => {
+  // A throttled proxy makes the 2 MiB download take seconds, so the process can be killed during it.
+  async function startSlowBackup() {
+    const proxy = await startProxy({ targetPort: sshd.port, bytesPerSecond: 200_000 });
+    const child = spawn(
+      process.execPath,
+      [
+        "--require",
+        "ts-node/register/transpile-only",
+        "scripts/backup.ts",
+        "--stack",
+        "dev",
+        "--out",
+        backups,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(proxy.port),
+        "--user",
+        sshd.user,
+        "--identity",
+        sshd.identity,
+        "--known-hosts",
+        sshd.knownHostsFor(proxy.port),
+        "--jitsi-dir",
+        vm.jitsiDir,
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const exit = new Promise<number | null>((resolve) =>
+      child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGKILL" ? -9 : null))),
+    );
+    const dir = path.join(backups, "dev");
+    // Wait until part of the archive has arrived.
+    for (let i = 0; i < 300; i += 1) {
+      const partial = existsSync(dir) && readdirSync(dir).find((n) => n.endsWith(".partial"));
+      if (partial && statSync(path.join(dir, partial)).size > 100_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { child, exit, dir, proxy };
+  }
+
+  const looksLikeBackup = (name: string) => /\.tar\.gz$|\.manifest\.json$/.test(name);
+
+  it("Ctrl-C / SIGTERM removes the partial download, leaving nothing", async () => {
+    const { child, exit, dir, proxy } = await startSlowBackup();
+    try {
+      expect(readdirSync(dir).some((n) => n.endsWith(".partial"))).toBe(true);
+      child.kill("SIGTERM");
+      expect(await exit).toBe(143);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("SIGKILL leaves only a hidden .partial file, which the next backup removes", async () => {
+    const { child, exit, dir, proxy } = await startSlowBackup();
+    try {
+      child.kill("SIGKILL");
+      await exit;
+      expect(readdirSync(dir).filter(looksLikeBackup)).toEqual([]);
+      const io = captureIo();
+      await runBackup({ stack: "dev", target: vm.target, backupsDir: backups, keep: 5 }, { io: io.io });
+      expect(io.err.join("\n")).toMatch(/Removed \..*\.partial, left by an earlier run that was killed/);
+      expect(readdirSync(dir).filter((n) => n.endsWith(".partial"))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

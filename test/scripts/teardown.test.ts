@@ -1,0 +1,175 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { teardownMain } from "../../scripts/teardown";
+import { runMain } from "../../scripts/lib/cli";
+import { fakePulumi, resource, sampleOutputs } from "../helpers/fake-pulumi";
+import { captureIo } from "../helpers/io";
+import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
+import { startSshd, type SshdFixture } from "../helpers/sshd";
+
+let sshd: SshdFixture;
+let vm: FakeVm;
+let backups: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+beforeEach(() => {
+  vm = makeFakeVm(sshd);
+  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-teardown-"));
+});
+afterEach(() => {
+  vm.remove();
+  rmSync(backups, { recursive: true, force: true });
+});
+
+/** The sshd stands in for the VM that the stack outputs would name. */
+const targetFlags = () => [
+  "--out",
+  backups,
+  "--host",
+  "127.0.0.1",
+  "--port",
+  String(sshd.port),
+  "--user",
+  sshd.user,
+  "--identity",
+  sshd.identity,
+  "--known-hosts",
+  sshd.knownHosts,
+  "--jitsi-dir",
+  vm.jitsiDir,
+];
+
+async function teardown(
+  argv: string[],
+  pulumi: ReturnType<typeof fakePulumi>,
+  ask?: (q: string) => Promise<string>,
+) {
+  const capture = captureIo();
+  const code = await runMain(() => teardownMain(argv, capture.io, pulumi.run, ask), capture.io);
+  return { code, ...capture };
+}
+
+const backupFiles = () =>
+  existsSync(path.join(backups, "dev"))
+    ? readdirSync(path.join(backups, "dev")).filter((n) => n.endsWith(".tar.gz"))
+    : [];
+
+describe("teardown", () => {
+  it("backs up first, asks for the stack name, then runs pulumi destroy", async () => {
+    let backupsWhenDestroyed: string[] = [];
+    const pulumi = fakePulumi({ onDestroy: () => (backupsWhenDestroyed = backupFiles()) });
+    const questions: string[] = [];
+    const result = await teardown(["--stack", "dev", ...targetFlags()], pulumi, async (q) => {
+      questions.push(q);
+      expect(backupFiles()).toHaveLength(1); // the backup exists before the question is asked
+      return "dev\n";
+    });
+    expect(result.code).toBe(0);
+    expect(backupsWhenDestroyed).toHaveLength(1);
+    expect(questions).toEqual([
+      "This destroys https://meet.example.com/ (stack 'dev'). Type the stack name to go on: ",
+    ]);
+    expect(pulumi.calls).toEqual([
+      "pulumi stack output --json --show-secrets --stack dev",
+      "pulumi stack export --stack dev",
+      "pulumi destroy --stack dev --yes --non-interactive",
+      "pulumi stack export --stack dev",
+    ]);
+    expect(result.text()).not.toContain(sampleOutputs().jwtAppSecret);
+  });
+
+  it("destroys nothing when a different name is typed", async () => {
+    const pulumi = fakePulumi({});
+    const result = await teardown(["--stack", "dev", ...targetFlags()], pulumi, async () => "prod");
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toContain(
+      "Teardown cancelled: 'prod' is not 'dev'. Nothing was destroyed.",
+    );
+    expect(pulumi.calls.some((c) => c.includes("destroy"))).toBe(false);
+  });
+
+  it("--yes skips the question (CI); without it and without a terminal it refuses", async () => {
+    const refused = fakePulumi({});
+    const noTty = await teardown(["--stack", "dev", "--skip-backup"], refused, undefined);
+    expect(noTty.code).toBe(1);
+    expect(noTty.err.join("\n")).toMatch(/needs the stack name typed at a terminal; in CI pass --yes/);
+    expect(refused.calls).toEqual([]);
+
+    const pulumi = fakePulumi({});
+    const ci = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi, undefined);
+    expect(ci.code).toBe(0);
+    expect(pulumi.calls).toContain("pulumi destroy --stack dev --yes --non-interactive");
+    expect(ci.err.join("\n")).toContain("Skipping the backup (--skip-backup).");
+    expect(backupFiles()).toEqual([]);
+  });
+
+  it("refuses a stack with delete protection on and says how to lift it", async () => {
+    const pulumi = fakePulumi({ outputs: sampleOutputs({ deleteProtection: true }) });
+    const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toContain(
+      "pulumi config set jitsi:deleteProtection false --stack dev && pulumi up --stack dev",
+    );
+    expect(pulumi.calls).toEqual(["pulumi stack output --json --show-secrets --stack dev"]);
+    expect(backupFiles()).toEqual([]);
+  });
+
+  it("stops before destroying when the backup fails, and names --skip-backup", async () => {
+    const pulumi = fakePulumi({});
+    const flags = targetFlags();
+    flags[flags.indexOf("--jitsi-dir") + 1] = path.join(vm.opt, "missing");
+    const result = await teardown(["--stack", "dev", "--yes", ...flags], pulumi);
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toMatch(/backup failed: .*missing does not exist.*pass --skip-backup/);
+    expect(pulumi.calls.some((c) => c.includes("destroy"))).toBe(false);
+  });
+
+  it("stops when SSH is closed, naming jitsi:adminCidrs", async () => {
+    const pulumi = fakePulumi({ outputs: sampleOutputs({ sshCommand: undefined }) });
+    const result = await teardown(["--stack", "dev", "--yes", "--out", backups], pulumi);
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toMatch(/add your IP to jitsi:adminCidrs.*--skip-backup/);
+    expect(pulumi.calls.some((c) => c.includes("destroy"))).toBe(false);
+  });
+
+  it("reports what outlives the destroy and still costs money", async () => {
+    const ip = resource("hcloud:index/primaryIp:PrimaryIp", "meet-ipv4");
+    const volume = resource("hcloud:index/volume:Volume", "recordings", { retainOnDelete: true });
+    const record = resource("cloudflare:index/dnsRecord:DnsRecord", "meet-a");
+    const key = resource("hcloud:index/sshKey:SshKey", "admin-key");
+    const pulumi = fakePulumi({ before: [ip, volume, record, key], after: [record], destroyExitCode: 1 });
+    const result = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi);
+    expect(result.code).toBe(1);
+    const out = result.out.join("\n");
+    expect(out).toContain("volume (billed per GB): recordings (id recordings-id) - retainOnDelete");
+    expect(out).toContain(
+      "DNS record (free, but still points at the old IP): meet-a (id meet-a-id) - still in the stack",
+    );
+    expect(out).not.toContain("meet-ipv4");
+    expect(out).not.toContain("admin-key");
+    expect(result.err.join("\n")).toContain("pulumi destroy failed (exit 1)");
+  });
+
+  it("says nothing billable is left after a clean destroy", async () => {
+    const pulumi = fakePulumi({ before: [resource("hcloud:index/server:Server", "meet")], after: [] });
+    const result = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi);
+    expect(result.code).toBe(0);
+    expect(result.out.join("\n")).toContain("Nothing billable is left in the stack.");
+  });
+
+  it("names the stack output problem when pulumi cannot read the stack", async () => {
+    const pulumi = fakePulumi({ outputsExitCode: 255 });
+    const result = await teardown(["--stack", "dev", "--yes"], pulumi);
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toMatch(
+      /Could not read the outputs of stack 'dev' \(pulumi stack output: error: boom\)/,
+    );
+  });
+});

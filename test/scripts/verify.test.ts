@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runMain } from "../../scripts/lib/cli";
+import { judgeCertificate, judgeConfig, judgeLobby, judgeRefusal } from "../../scripts/lib/verify/checks";
+import { httpsGet, readJitsiConfig } from "../../scripts/lib/verify/https";
+import { runVerify } from "../../scripts/lib/verify/run";
+import { verifyMain } from "../../scripts/verify";
+import { fakePulumi } from "../helpers/fake-pulumi";
+import { jitsiConfigJs, startHttpsServer } from "../helpers/https-server";
+import { captureIo } from "../helpers/io";
+import { startProsody, type ProsodyFixture } from "../helpers/prosody";
+
+const SECRET = "verify-test-secret-0123456789abcdef";
+
+describe("the served config.js", () => {
+  it("passes with prejoin off, token auth on and no guest domain when guests are off", () => {
+    const results = judgeConfig(readJitsiConfig(jitsiConfigJs()), false);
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ["config.js: prejoin off", true],
+      ["config.js: token auth", true],
+      ["config.js: guests as configured", true],
+    ]);
+  });
+
+  it("passes prejoin on only when the stack turned it on", () => {
+    expect(judgeConfig(readJitsiConfig(jitsiConfigJs({ prejoin: true })), false, true)[0]).toMatchObject({
+      name: "config.js: prejoin on",
+      ok: true,
+    });
+  });
+
+  it("fails prejoin on, naming the .env switch", () => {
+    const [prejoin] = judgeConfig(readJitsiConfig(jitsiConfigJs({ prejoin: true })), false);
+    expect(prejoin).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("ENABLE_PREJOIN_PAGE does not match jitsi:enablePrejoin"),
+    });
+  });
+
+  it("fails when authentication is off", () => {
+    const results = judgeConfig(readJitsiConfig(jitsiConfigJs({ auth: false })), false);
+    expect(results[1]).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("ENABLE_AUTH=1 is not in effect"),
+    });
+  });
+
+  it("fails when the guest domain does not match the stack's guest setting", () => {
+    expect(judgeConfig(readJitsiConfig(jitsiConfigJs({ guests: true })), false)[2]).toMatchObject({
+      ok: false,
+    });
+    expect(judgeConfig(readJitsiConfig(jitsiConfigJs({ guests: false })), true)[2]).toMatchObject({
+      ok: false,
+    });
+    expect(judgeConfig(readJitsiConfig(jitsiConfigJs({ guests: true })), true)[2]).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it("is run without Node globals and with a time limit", () => {
+    expect(() => readJitsiConfig("var config = { p: typeof process };")).not.toThrow();
+    expect(readJitsiConfig("var config = { p: typeof process, r: typeof require };")).toEqual({
+      p: "undefined",
+      r: "undefined",
+    });
+    expect(() => readJitsiConfig("while (true) {}")).toThrow(/timed out/);
+    expect(() => readJitsiConfig("<html>")).toThrow();
+    expect(() => readJitsiConfig("var other = 1;")).toThrow(/does not define `config`/);
+  });
+});
+
+describe("HTTPS", () => {
+  it("accepts a certificate that chains to a trusted CA and names the host", async () => {
+    const server = await startHttpsServer({ "/": "ok" });
+    try {
+      const answer = await httpsGet(server.url, { ca: server.ca, timeoutMs: 5000 });
+      expect(answer.status).toBe(200);
+      expect(
+        judgeCertificate(answer.certificate.validTo, answer.certificate.issuer, new Date()),
+      ).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/\(\d+ days\), issuer Throwaway Test CA$/),
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses an untrusted certificate and a certificate for another name", async () => {
+    const server = await startHttpsServer({ "/": "ok" });
+    try {
+      await expect(httpsGet(server.url, { timeoutMs: 5000 })).rejects.toThrow(
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED/,
+      );
+      await expect(httpsGet(server.ipUrl, { ca: server.ca, timeoutMs: 5000 })).rejects.toThrow(
+        /ERR_TLS_CERT_ALTNAME_INVALID/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("fails a certificate that expires within a week (renewal broken)", async () => {
+    const server = await startHttpsServer({ "/": "ok" }, { days: 3 });
+    try {
+      const { certificate } = await httpsGet(server.url, { ca: server.ca, timeoutMs: 5000 });
+      expect(judgeCertificate(certificate.validTo, certificate.issuer, new Date())).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining("renewal is not working"),
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("refusal and lobby judgements", () => {
+  it("a join or a network error is never counted as a refusal", () => {
+    expect(judgeRefusal("x", { kind: "joined", affiliation: "owner", role: "moderator" }).ok).toBe(false);
+    expect(judgeRefusal("x", { kind: "error", stage: "connect", message: "ECONNREFUSED" }).ok).toBe(false);
+    expect(
+      judgeRefusal("x", {
+        kind: "refused",
+        stage: "sasl",
+        condition: "not-allowed",
+        text: "Invalid signature",
+      }),
+    ).toEqual({
+      name: "x",
+      ok: true,
+      detail: 'refused at sasl: not-allowed "Invalid signature"',
+    });
+  });
+
+  it("a lobby component passes only when the stack turned the lobby on", () => {
+    const lobby = [{ category: "component", type: "lobbyrooms", name: "lobby.meet.jitsi" }];
+    expect(judgeLobby(lobby, true)).toMatchObject({ name: "lobby on", ok: true });
+    expect(judgeLobby([], true)).toMatchObject({ name: "lobby on", ok: false });
+  });
+
+  it("a lobby component on the XMPP domain fails the lobby check", () => {
+    expect(judgeLobby([{ category: "component", type: "lobbyrooms", name: "lobby.meet.jitsi" }]).ok).toBe(
+      false,
+    );
+    expect(judgeLobby([{ category: "server", type: "im" }]).ok).toBe(true);
+  });
+});
+
+describe("verify against Debian's Prosody (no Jitsi token module)", () => {
+  let prosody: ProsodyFixture;
+  let server: Awaited<ReturnType<typeof startHttpsServer>>;
+  beforeAll(async () => {
+    prosody = await startProsody({ guests: true });
+    server = await startHttpsServer({
+      "/": "<html>meet</html>",
+      "/config.js": jitsiConfigJs({ guests: true, websocket: prosody.url.replace(/xmpp-websocket$/, "") }),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await prosody?.stop();
+  });
+
+  // Prosody without mod_auth_token lets everyone in as the room's first occupant or as "none": verify must
+  // report exactly the token-dependent checks as failures and never count a join as a refusal.
+  it("passes what this Prosody can show and fails every check that needs the token module", async () => {
+    const results = await runVerify({
+      meetingUrl: server.url,
+      ca: server.ca,
+      appId: "jitsi-stack",
+      jwtSecret: SECRET,
+      guestsEnabled: true,
+      xmpp: { noFocus: true },
+      settleMs: 300,
+      timeoutMs: 5000,
+    });
+    const table = Object.fromEntries(results.map((r) => [r.name, r.ok]));
+    expect(table).toEqual({
+      "HTTPS certificate": true,
+      "config.js: prejoin off": true,
+      "config.js: token auth": true,
+      "config.js: guests as configured": true,
+      "moderator: true token joins as owner": true,
+      "lobby off": true,
+      "moderator: false token joins as member": false,
+      "no token is refused": false,
+      "bad signature is refused": false,
+      "expired token is refused": false,
+      "token for another room is refused": false,
+      "guest joins a room a host opened": true,
+    });
+    expect(results.find((r) => r.name === "no token is refused")?.detail).toMatch(
+      /^expected a refusal, but joined as/,
+    );
+    expect(JSON.stringify(results)).not.toContain(SECRET);
+  });
+
+  it("the CLI prints the table, never the secret, and exits 1 when a check fails", async () => {
+    process.env.VERIFY_JWT_SECRET = SECRET;
+    const capture = captureIo();
+    try {
+      const code = await runMain(
+        () =>
+          verifyMain(
+            [
+              "--url",
+              server.url,
+              "--ca",
+              server.caFile,
+              "--app-id",
+              "jitsi-stack",
+              "--guests",
+              "on",
+              "--no-focus",
+              "--settle-ms",
+              "200",
+              "--timeout-ms",
+              "5000",
+            ],
+            capture.io,
+            fakePulumi({}).run,
+          ),
+        capture.io,
+      );
+      expect(code).toBe(1);
+      expect(capture.out.join("\n")).toMatch(/^CHECK +RESULT +DETAIL\n/);
+      expect(capture.out.join("\n")).toMatch(/HTTPS certificate +pass /);
+      expect(capture.out.join("\n")).toMatch(/no token is refused +FAIL +expected a refusal/);
+      expect(capture.out.join("\n")).toMatch(/5 of 12 checks failed\.$/);
+      expect(capture.text()).not.toContain(SECRET);
+    } finally {
+      delete process.env.VERIFY_JWT_SECRET;
+    }
+  });
+
+  it("reports an unreachable site as failed checks, not a crash", async () => {
+    const results = await runVerify({
+      meetingUrl: "https://localhost:1/",
+      appId: "jitsi-stack",
+      jwtSecret: SECRET,
+      guestsEnabled: false,
+      xmpp: {},
+      settleMs: 0,
+      timeoutMs: 2000,
+    });
+    expect(results).toEqual([
+      { name: "HTTPS certificate", ok: false, detail: expect.stringContaining("ECONNREFUSED") },
+      { name: "XMPP target", ok: false, detail: "config.js gave no websocket URL; pass --xmpp-url" },
+    ]);
+  });
+});
+
+describe("verify with guests off", () => {
+  it("passes the guest check when the guest domain refuses logins, and says what Prosody answered", async () => {
+    const prosody = await startProsody({ guests: false });
+    const server = await startHttpsServer({
+      "/": "meet",
+      "/config.js": jitsiConfigJs({ guests: false, websocket: prosody.url.replace(/xmpp-websocket$/, "") }),
+    });
+    try {
+      const results = await runVerify({
+        meetingUrl: server.url,
+        ca: server.ca,
+        appId: "jitsi-stack",
+        jwtSecret: SECRET,
+        guestsEnabled: false,
+        xmpp: { noFocus: true },
+        settleMs: 100,
+        timeoutMs: 5000,
+      });
+      expect(results.find((r) => r.name === "config.js: guests as configured")?.ok).toBe(true);
+      expect(results.find((r) => r.name === "guests refused (guests off)")).toEqual({
+        name: "guests refused (guests off)",
+        ok: true,
+        detail: 'refused at connect: host-unknown "This server does not serve guest.meet.jitsi"',
+      });
+    } finally {
+      await server.close();
+      await prosody.stop();
+    }
+  });
+});
