@@ -1,16 +1,12 @@
 import { configFromEnv, IssuerConfigError } from "./config";
 import { createIssuer } from "./handler";
-import { jsonLineLogger } from "./log";
 import { memoryLimiter } from "./rateLimit";
 import { createNodeServer } from "./server";
 
 /** `npm run issuer`: the token issuer as a Node HTTP server, configured from the environment (see README). */
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
-  const issuer = await createIssuer(config, {
-    rateLimiter: memoryLimiter(config.rateLimitPerMinute),
-    log: jsonLineLogger(),
-  });
+  const issuer = await createIssuer(config, { rateLimiter: memoryLimiter(config.rateLimitPerMinute) });
   const server = createNodeServer(issuer, (err) =>
     console.log(JSON.stringify({ event: "request_unreadable", error: (err as Error)?.name })),
   );
