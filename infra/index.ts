@@ -9,13 +9,12 @@ import { ReadinessGate } from "./readinessGate";
 import { TokenIssuer } from "./tokenIssuer";
 import { userData } from "./userData";
 
-const { settings, jwtAppSecret: configuredJwtSecret, issuerApiKeys: configuredApiKeys } = loadSettings();
+const loaded = loadSettings();
+const { settings } = loaded;
 const name = `jitsi-${settings.stack}`;
 
-const secrets = new JitsiSecrets(name, {
-  jwtAppSecret: configuredJwtSecret,
-  issuerApiKeys: configuredApiKeys,
-});
+// Uses the configured JWT secret and API keys, or generates them.
+const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
 const host = new JitsiHost(name, {
   settings,
