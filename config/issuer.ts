@@ -189,6 +189,12 @@ export function issuerRules(s: Partial<IssuerRaw>, report: (key: string, message
       "is required when jitsi:issuerTarget is worker; set it to your 32-character account id, or set jitsi:issuerTarget host",
     );
   }
+  if (s.issuerHostname !== undefined && s.issuerHostname === s.domain) {
+    report(
+      "issuerHostname",
+      `must differ from jitsi:domain: the Worker's custom domain would take over the meeting site; use token.${s.domain}`,
+    );
+  }
   const oidcKeys = ["issuerOidcIssuer", "issuerOidcAudience", "issuerOidcJwksUrl"] as const;
   const setOidc = oidcKeys.filter((k) => s[k] !== undefined);
   if (setOidc.length > 0 && setOidc.length < oidcKeys.length) {

@@ -79,7 +79,8 @@ export async function waitForHttps(
   }
   throw new Error(
     `${options.url} did not answer with a valid certificate within ${options.timeoutSeconds} s; last error: ${last}. ` +
-      "Check DNS, that ports 80/443 are open, and the web container's log (README: Troubleshooting).",
+      "Check DNS and that ports 80/443 are open; on the VM read /var/log/cloud-init-output.log and " +
+      "`journalctl -u jitsi-meet` (README: Troubleshooting).",
   );
 }
 

@@ -122,6 +122,9 @@ export function renderCloudInit(input: CloudInitInput): string {
     ssh_pwauth: false,
     write_files: files.map(writeFile),
     runcmd: [
+      // cloud-init runs these lines as one shell script: stop at the first failure, so a refused
+      // install (say, a tag that does not match its commit) never starts the stack.
+      "set -e",
       ["systemctl", "try-reload-or-restart", "ssh"],
       [
         INSTALL_SCRIPT_PATH,

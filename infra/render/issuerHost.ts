@@ -93,7 +93,9 @@ export function issuerNginxConf(): string {
     "location = /token {",
     "    return 301 /token/;",
     "}",
-    "location /token/ {",
+    // ^~: a prefix match that wins over regex locations; upstream meet.conf has a regex catch-all for
+    // tenant paths (/<tenant>/<room>) that would otherwise rewrite /token/... away from the issuer.
+    "location ^~ /token/ {",
     "    resolver 127.0.0.11 valid=30s ipv6=off;",
     `    set $token_issuer http://${L.service}:${L.port};`,
     "    proxy_pass $token_issuer;",

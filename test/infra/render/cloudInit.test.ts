@@ -20,7 +20,7 @@ interface WriteFile {
 interface CloudConfig {
   packages: string[];
   write_files: WriteFile[];
-  runcmd: string[][];
+  runcmd: Array<string | string[]>;
   ssh_pwauth: boolean;
   ntp: { enabled: boolean };
   timezone: string;
@@ -133,6 +133,17 @@ describe("cloud-init user-data", () => {
     const install = doc(render()).runcmd.find((cmd) => cmd[0] === "/usr/local/sbin/jitsi-stack-install")!;
     expect(install.slice(7)).toEqual([...CONFIG_MOUNT_DIRS]);
     expect([...mounted].filter((dir) => !install.includes(dir))).toEqual([]);
+  });
+
+  it("stops at the first failing command, so a refused install never starts the stack", () => {
+    const runcmd = doc(render()).runcmd;
+    expect(runcmd[0]).toBe("set -e");
+    const install = runcmd.findIndex((cmd) => cmd[0] === "/usr/local/sbin/jitsi-stack-install");
+    const start = runcmd.findIndex(
+      (cmd) => [cmd].flat().join(" ") === "systemctl enable --now jitsi-meet.service",
+    );
+    expect(install).toBeGreaterThan(0);
+    expect(start).toBeGreaterThan(install);
   });
 
   it("runs the stack under a systemd unit that comes back after a reboot", () => {

@@ -52,7 +52,8 @@ describe("issuer on the VM (host target)", () => {
 
   it("proxies /token/ from Jitsi's web container to the issuer service", () => {
     const conf = fileAt(render(), ISSUER_HOST_LAYOUT.nginxConf).content;
-    expect(conf).toMatch(/location \/token\/ \{/);
+    // ^~ so upstream meet.conf's regex location for tenant paths cannot rewrite /token/... first.
+    expect(conf).toMatch(/location \^~ \/token\/ \{/);
     expect(conf).toContain(`http://${ISSUER_HOST_LAYOUT.service}:${ISSUER_HOST_LAYOUT.port}`);
     const braces = conf.replace(/[^{}]/g, "");
     expect(braces).toBe("{}{}");
