@@ -29,8 +29,9 @@ export const USER_DATA_LIMIT_BYTES = 32 * 1024;
 /** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
 const COMPRESS_ABOVE_BYTES = 4096;
 
+const vmScript = (name: string) => readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
 const INSTALL_SCRIPT_PATH = "/usr/local/sbin/jitsi-stack-install";
-const INSTALL_SCRIPT = readFileSync(path.join(__dirname, "..", "vm", "install-jitsi.sh"), "utf8");
+const BLOCK_METADATA_PATH = "/usr/local/sbin/jitsi-stack-block-metadata";
 
 /** The systemd unit that keeps the compose stack up across reboots. */
 export function systemdUnit(composeFiles: readonly string[]): string {
@@ -44,6 +45,8 @@ export function systemdUnit(composeFiles: readonly string[]): string {
     "",
     "[Service]",
     "Type=oneshot",
+    // The metadata service hands the user-data, secrets included, to whoever asks: not to containers.
+    `ExecStartPre=${BLOCK_METADATA_PATH}`,
     "RemainAfterExit=yes",
     `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
     `ExecStart=/usr/bin/docker compose ${files} up -d --remove-orphans`,
@@ -81,7 +84,8 @@ export function renderCloudInit(input: CloudInitInput): string {
       content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",
       permissions: "0644",
     },
-    { path: INSTALL_SCRIPT_PATH, content: INSTALL_SCRIPT, permissions: "0755" },
+    { path: INSTALL_SCRIPT_PATH, content: vmScript("install-jitsi.sh"), permissions: "0755" },
+    { path: BLOCK_METADATA_PATH, content: vmScript("block-metadata.sh"), permissions: "0755" },
     {
       path: `/etc/systemd/system/${VM_LAYOUT.service}`,
       content: systemdUnit(input.extraComposeFiles ?? []),

@@ -151,6 +151,10 @@ describe("cloud-init user-data", () => {
     const unit = file(text, "/etc/systemd/system/jitsi-meet.service")?.content ?? "";
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
     expect(unit).toMatch(/^Requires=docker\.service$/m);
+    expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-block-metadata$/m);
+    expect(file(text, "/usr/local/sbin/jitsi-stack-block-metadata")?.content).toBe(
+      readFileSync("infra/vm/block-metadata.sh", "utf8"),
+    );
     expect(unit).toMatch(
       /^ExecStart=\/usr\/bin\/docker compose -f docker-compose\.yml up -d --remove-orphans$/m,
     );
