@@ -21,7 +21,12 @@ export function loadSettings(): LoadedSettings {
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
   }
   const stack = pulumi.getStack();
-  const result = validateSettings(stack, raw);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an @internal SDK function, absent from its typings
+  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config.js") as {
+    isConfigSecret(key: string): boolean;
+  };
+  const secretKeys = new Set(Object.keys(raw).filter((key) => isConfigSecret(`${prefix}${key}`)));
+  const result = validateSettings(stack, raw, { secretKeys });
   if (!result.ok) {
     throw new pulumi.RunError(
       `Stack '${stack}' has ${result.errors.length} invalid setting(s):\n  - ${result.errors.join("\n  - ")}`,

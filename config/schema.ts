@@ -303,6 +303,17 @@ function closestKey(key: string, known: string[]): string | undefined {
   return known.find((k) => distance(lower, k.toLowerCase()) <= 2);
 }
 
+/**
+ * A stand-in for an encrypted setting that cannot be decrypted offline, shaped as the setting
+ * expects: the value itself, or a one-item list of it for list settings.
+ */
+export function offlinePlaceholder(key: string, value: string): string {
+  const field = (stackFields as Record<string, z.ZodType>)[key];
+  const asList = JSON.stringify([value]);
+  if (field && !field.safeParse(value).success && field.safeParse(asList).success) return asList;
+  return value;
+}
+
 /** Describes a raw value for an error message without ever echoing a secret. */
 function describe(key: string, raw: Record<string, string>): string {
   const value = raw[key];
@@ -315,8 +326,13 @@ function describe(key: string, raw: Record<string, string>): string {
 /**
  * Validates a stack's raw config (keys without the `jitsi:` prefix, values as Pulumi stores them)
  * and reports every problem at once, each naming its key, what was wrong and a good value.
+ * With `secretKeys` (the keys Pulumi holds encrypted), a secret setting stored in plain text is refused.
  */
-export function validateSettings(stack: string, raw: Record<string, string>): ValidationResult {
+export function validateSettings(
+  stack: string,
+  raw: Record<string, string>,
+  options: { secretKeys?: ReadonlySet<string> } = {},
+): ValidationResult {
   const errors: string[] = [];
   const report: Report = (key, message, item) =>
     errors.push(`${NAMESPACE}:${key}${item ? ` (item ${item})` : ""} ${message} (${describe(key, raw)})`);
@@ -341,6 +357,16 @@ export function validateSettings(stack: string, raw: Record<string, string>): Va
     }
   }
   crossFieldRules(values as Partial<Parsed>, report);
+  if (options.secretKeys) {
+    for (const [key, doc] of Object.entries(SETTINGS_DOCS)) {
+      if (doc.secret && raw[key] !== undefined && !options.secretKeys.has(key)) {
+        report(
+          key,
+          `is stored in plain text in Pulumi.${stack}.yaml; store it encrypted: pulumi config set --secret ${NAMESPACE}:${key} <value>`,
+        );
+      }
+    }
+  }
   if (errors.length > 0) return { ok: false, errors };
 
   const s = values as Parsed;

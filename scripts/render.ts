@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
-import { NAMESPACE, SETTINGS_DOCS } from "../config/schema";
+import { NAMESPACE, offlinePlaceholder } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
 import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
 import { formatPlanTable } from "./lib/planSummary";
@@ -87,14 +87,11 @@ async function main(argv: string[]): Promise<number> {
       `no stack file ${path.relative(process.cwd(), stackFile)}; create it or pass --stack with an existing stack`,
     );
   }
-  const stackConfig = readStackConfig(stackFile);
-  // A secret setting is redacted whether or not the stack file encrypts it.
-  for (const [key, doc] of Object.entries(SETTINGS_DOCS)) {
-    const fullKey = `${NAMESPACE}:${key}`;
-    if (doc.secret && fullKey in stackConfig.config && !stackConfig.secretKeys.includes(fullKey)) {
-      stackConfig.secretKeys.push(fullKey);
-    }
-  }
+  const stackConfig = readStackConfig(stackFile, (key, placeholder) =>
+    key.startsWith(`${NAMESPACE}:`)
+      ? offlinePlaceholder(key.slice(NAMESPACE.length + 1), placeholder)
+      : placeholder,
+  );
   const run = await runOffline({
     project: "jitsi-stack",
     stack: flags.stack,

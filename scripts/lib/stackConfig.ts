@@ -16,8 +16,34 @@ function toPulumiString(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Reads Pulumi.<stack>.yaml. Lists and objects become JSON strings, as the CLI passes them. */
-export function readStackConfig(file: string): StackConfig {
+const isSecure = (value: unknown): boolean => !!value && typeof value === "object" && "secure" in value;
+
+/** Replaces `{secure: ...}` values anywhere inside a structured value; reports whether there were any. */
+function replaceNestedSecure(value: unknown): { value: unknown; found: boolean } {
+  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, found: true };
+  if (Array.isArray(value)) {
+    const items = value.map(replaceNestedSecure);
+    return { value: items.map((i) => i.value), found: items.some((i) => i.found) };
+  }
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) => [k, replaceNestedSecure(v)] as const);
+    return {
+      value: Object.fromEntries(entries.map(([k, r]) => [k, r.value])),
+      found: entries.some(([, r]) => r.found),
+    };
+  }
+  return { value, found: false };
+}
+
+/**
+ * Reads Pulumi.<stack>.yaml. Lists and objects become JSON strings, as the CLI passes them.
+ * Encrypted values cannot be read offline: each becomes a placeholder (shaped by `placeholderFor`
+ * when the whole value is encrypted) and its key is marked secret, as the CLI would.
+ */
+export function readStackConfig(
+  file: string,
+  placeholderFor: (key: string, placeholder: string) => string = (_key, placeholder) => placeholder,
+): StackConfig {
   let doc: unknown;
   try {
     doc = parse(readFileSync(file, "utf8"));
@@ -30,12 +56,13 @@ export function readStackConfig(file: string): StackConfig {
   }
   const result: StackConfig = { config: {}, secretKeys: [], placeholders: [] };
   for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
-    if (value && typeof value === "object" && "secure" in value) {
-      result.config[key] = SECRET_PLACEHOLDER;
+    const replaced = isSecure(value)
+      ? { value: placeholderFor(key, SECRET_PLACEHOLDER), found: true }
+      : replaceNestedSecure(value);
+    result.config[key] = toPulumiString(replaced.value);
+    if (replaced.found) {
       result.secretKeys.push(key);
       result.placeholders.push(key);
-    } else {
-      result.config[key] = toPulumiString(value);
     }
   }
   return result;

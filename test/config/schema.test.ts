@@ -229,6 +229,20 @@ describe("stack settings", () => {
     expect(errors.join("\n")).not.toContain("short-key-value");
   });
 
+  it("refuses a secret setting stored in plain text, naming the command that encrypts it", () => {
+    const raw = { ...GOOD, jwtAppSecret: "ab".repeat(20), issuerApiKeys: JSON.stringify(["cd".repeat(20)]) };
+    const plain = validateSettings("prod", raw, { secretKeys: new Set() });
+    expect(plain.ok ? [] : plain.errors).toEqual([
+      expect.stringMatching(
+        /^jitsi:jwtAppSecret is stored in plain text in Pulumi\.prod\.yaml; store it encrypted: pulumi config set --secret jitsi:jwtAppSecret <value> \(got a secret of 40 bytes\)$/,
+      ),
+      expect.stringMatching(/^jitsi:issuerApiKeys is stored in plain text/),
+    ]);
+    expect(validateSettings("prod", raw, { secretKeys: new Set(["jwtAppSecret", "issuerApiKeys"]) }).ok).toBe(
+      true,
+    );
+  });
+
   it("documents every setting with an example", () => {
     for (const [key, doc] of Object.entries(SETTINGS_DOCS)) {
       expect(doc.doc.length, key).toBeGreaterThan(10);

@@ -174,6 +174,12 @@ describe("the Pulumi program with other settings", () => {
     expect(ofType(run, PRIMARY_IP).every((ip) => ip.inputs.deleteProtection === true)).toBe(true);
   });
 
+  it("refuses a JWT secret that the stack file holds in plain text", async () => {
+    await expect(runProgram(exampleConfig({ jwtAppSecret: "a1".repeat(24) }))).rejects.toThrow(
+      /jitsi:jwtAppSecret is stored in plain text in Pulumi\.dev\.yaml; store it encrypted/,
+    );
+  });
+
   it("stops before declaring any resource when settings are invalid, listing every problem", async () => {
     await expect(runProgram(exampleConfig({ domain: "https://meet", location: "mars1" }))).rejects.toThrow(
       /invalid setting\(s\):\n {2}- jitsi:domain must be a hostname.*\n {2}- jitsi:location must be a Hetzner location/s,

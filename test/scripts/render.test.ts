@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { SECRET_PLACEHOLDER } from "../../scripts/lib/stackConfig";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 const stackFiles: string[] = [];
@@ -76,20 +77,29 @@ describe("npm run render", () => {
     expect(schema.status, schema.stdout + schema.stderr).toBe(0);
   });
 
-  it("keeps configured secrets out of its output and files, even when a stack file holds them in plain text", () => {
+  it("refuses a stack file that holds a secret in plain text, without echoing it", () => {
     const jwtSecret = "c0ffee".repeat(8);
-    const apiKey = "feedface".repeat(6);
-    const stack = stackFile(`rendertest${process.pid}`, { jwtAppSecret: jwtSecret, issuerApiKeys: [apiKey] });
+    const stack = stackFile(`renderplain${process.pid}`, { jwtAppSecret: jwtSecret });
+    const result = render("--stack", stack, "--out", path.join(out, stack));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in Pulumi.${stack}.yaml`);
+    expect(result.stdout + result.stderr).not.toContain(jwtSecret);
+  });
+
+  it("keeps encrypted settings out of its output and files", () => {
+    const stack = stackFile(`rendersecret${process.pid}`, {
+      jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
+      issuerApiKeys: { secure: "v1:DDDDEEEEFFFF:YYYY" },
+      issuerCorsOrigins: ["https://app.example.com"],
+    });
     const dir = path.join(out, stack);
     const result = render("--stack", stack, "--out", dir);
     expect(result.status, result.stderr).toBe(0);
     const everything = [
       result.stdout,
-      result.stderr,
       ...["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => readFileSync(path.join(dir, f), "utf8")),
     ].join("\n");
-    expect(everything).not.toContain(jwtSecret);
-    expect(everything).not.toContain(apiKey);
+    expect(everything).not.toContain(SECRET_PLACEHOLDER);
     expect(everything).toContain("JWT_APP_SECRET=[secret]");
   });
 
