@@ -37,6 +37,7 @@ export const ipv6 = addresses.ipv6Address;
 export const serverId = host.serverId;
 export const sshUser = VM_LAYOUT.sshUser;
 export const sshHost = addresses.ipv4Address;
+export const sshHostPublicKey = secrets.sshHostKey.publicKey;
 export const sshCommand =
   settings.adminCidrs.length > 0
     ? pulumi.interpolate`ssh ${VM_LAYOUT.sshUser}@${addresses.ipv4Address}`

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
 import { INTERNAL_PASSWORDS, type InternalPassword } from "./render/jitsiEnv";
 
 export interface JitsiSecretsArgs {
@@ -17,6 +18,11 @@ export class JitsiSecrets extends pulumi.ComponentResource {
   readonly jwtAppSecret: pulumi.Output<string>;
   readonly issuerApiKeys: pulumi.Output<string[]>;
   readonly passwords: pulumi.Output<Record<InternalPassword, string>>;
+  /**
+   * The VM's SSH host key. Generated here rather than on the VM, so the operator scripts and CI can
+   * pin the public half (a stack output) instead of trusting whatever answers on first contact.
+   */
+  readonly sshHostKey: { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> };
 
   constructor(name: string, args: JitsiSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi-stack:secrets:JitsiSecrets", name, {}, opts);
@@ -42,10 +48,16 @@ export class JitsiSecrets extends pulumi.ComponentResource {
             >,
         ),
     );
+    const hostKey = new tls.PrivateKey(`${name}-ssh-host-key`, { algorithm: "ED25519" }, { parent: this });
+    this.sshHostKey = {
+      privateKey: pulumi.secret(hostKey.privateKeyOpenssh),
+      publicKey: hostKey.publicKeyOpenssh.apply((key) => key.trim()),
+    };
     this.registerOutputs({
       jwtAppSecret: this.jwtAppSecret,
       issuerApiKeys: this.issuerApiKeys,
       passwords: this.passwords,
+      sshHostPublicKey: this.sshHostKey.publicKey,
     });
   }
 }

@@ -39,14 +39,17 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
         secrets.passwords,
         addresses.ipv4Address,
         addresses.ipv6Address,
+        secrets.sshHostKey.privateKey,
+        secrets.sshHostKey.publicKey,
       ])
-      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6]) => {
+      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6, hostPrivateKey, hostPublicKey]) => {
         const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
         return renderCloudInit({
           settings,
           env: jitsiEnvEntries({ settings, jwtAppSecret, passwords, advertiseIps: [ipv4, ipv6] }),
           extraFiles: issuer.files,
           extraComposeFiles: issuer.composeFiles,
+          sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
         });
       }),
   );

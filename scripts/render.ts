@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { parse } from "yaml";
+import { parseDocument, visit } from "yaml";
 import { NAMESPACE, offlinePlaceholder } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
 import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
@@ -68,9 +68,17 @@ export function renderFiles(run: OfflineRun): RenderedFiles {
   const plan = run.resources.map((r) => ({ type: r.type, name: r.name, inputs: redactSecrets(r.inputs) }));
   const server = run.resources.find((r) => r.type === "hcloud:index/server:Server");
   const userData = String(revealSecrets(server?.inputs.userData) ?? "");
-  const cloudInit = redactText(userData, run.secretValues);
+  // Redact inside the YAML's string values, so the result stays the same document (a bare [secret]
+  // pasted into YAML text would turn into a list).
+  const document = parseDocument(userData);
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === "string") node.value = redactText(node.value, run.secretValues);
+    },
+  });
+  const cloudInit = document.toString({ lineWidth: 0 });
   const files =
-    (parse(cloudInit) as { write_files?: Array<{ path: string; content: string }> })?.write_files ?? [];
+    (document.toJS() as { write_files?: Array<{ path: string; content: string }> } | null)?.write_files ?? [];
   const env = files.find((f) => f.path === `${VM_LAYOUT.jitsiDir}/.env`)?.content ?? "";
   return { plan: JSON.stringify(plan, null, 2) + "\n", cloudInit, env };
 }

@@ -22,6 +22,8 @@ export interface CloudInitInput {
   extraFiles?: readonly VmFile[];
   /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
   extraComposeFiles?: readonly string[];
+  /** The SSH host key (OpenSSH format) the VM must present, so clients can pin it. */
+  sshHostKey: { privateKey: string; publicKey: string };
 }
 
 /** Hetzner refuses user-data over 32 KiB. */
@@ -124,6 +126,10 @@ export function renderCloudInit(input: CloudInitInput): string {
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
     ssh_pwauth: false,
+    // Replace the image's host keys with the one from Pulumi state (cloud-init generates only missing types).
+    ssh_deletekeys: true,
+    ssh_genkeytypes: ["ed25519"],
+    ssh_keys: { ed25519_private: input.sshHostKey.privateKey, ed25519_public: input.sshHostKey.publicKey },
     write_files: files.map(writeFile),
     runcmd: [
       // cloud-init runs these lines as one shell script: stop at the first failure, so a refused

@@ -65,6 +65,12 @@ export function redactText(text: string, secretValues: readonly string[]): strin
     .reduce((acc, secret) => acc.split(secret).join(REDACTED), text);
 }
 
+/** Provider outputs that hold generated secrets (the providers mark them secret in a real run). */
+const GENERATED_SECRETS: Record<string, string[]> = {
+  "random:index/randomPassword:RandomPassword": ["result"],
+  "tls:index/privateKey:PrivateKey": ["privateKeyOpenssh"],
+};
+
 function fakeOutputs(
   type: string,
   name: string,
@@ -81,6 +87,11 @@ function fakeOutputs(
         : { ipAddress: `203.0.113.${10 + (serial % 200)}` };
     case "hcloud:index/server:Server":
       return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:4a1:7e00::1", status: "running" };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        privateKeyOpenssh: `mock-private-key-${digest.slice(0, 40)}`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${Buffer.from(digest.slice(0, 24)).toString("base64")}\n`,
+      };
     case "command:local:Command":
       return { stdout: "ready (offline render)", stderr: "" };
     default:
@@ -122,8 +133,8 @@ export async function runOffline(options: {
         // Component resources only group their children; the plan lists what a provider creates.
         if (args.custom !== false) resources.push({ type: args.type, name: args.name, inputs: args.inputs });
         const outputs = fakeOutputs(args.type, args.name, args.inputs, serial);
-        if (args.type === "random:index/randomPassword:RandomPassword")
-          secretValues.add(String(outputs.result));
+        for (const field of GENERATED_SECRETS[args.type] ?? []) secretValues.add(String(outputs[field]));
+        secretValues.add(String(outputs.result));
         const numericId = String(100000 + serial);
         return { id: numericId, state: { ...args.inputs, ...outputs } };
       },

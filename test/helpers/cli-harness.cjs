@@ -40,6 +40,8 @@ pulumi.runtime.setMocks(
           ipAddress: "203.0.113.10",
           ipNetwork: "2001:db8::/64",
           result: "mock-secret-value-0123456789abcdef",
+          publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\n",
+          privateKeyOpenssh: "mock-private-key",
         },
       };
     },

@@ -74,6 +74,15 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     expect(run.outputs.sshCommand).toBe(`ssh root@${run.outputs.ipv4}`);
   });
 
+  it("exports the SSH host key the VM presents, and keeps its private half secret", () => {
+    const userData = parse(String(revealSecrets(server.inputs.userData))) as {
+      ssh_keys: Record<string, string>;
+    };
+    expect(run.outputs.sshHostPublicKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
+    expect(userData.ssh_keys.ed25519_public).toBe(run.outputs.sshHostPublicKey);
+    expect(run.secretValues).toContain(userData.ssh_keys.ed25519_private);
+  });
+
   it("labels the server with its environment and pinned release", () => {
     expect(server.inputs.labels).toEqual({
       app: "jitsi-stack",
@@ -124,6 +133,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
         "serverId",
         "sshCommand",
         "sshHost",
+        "sshHostPublicKey",
         "sshUser",
       ].sort(),
     );

@@ -19,6 +19,9 @@ interface WriteFile {
 }
 interface CloudConfig {
   packages: string[];
+  ssh_keys: Record<string, string>;
+  ssh_genkeytypes: string[];
+  ssh_deletekeys: boolean;
   write_files: WriteFile[];
   runcmd: Array<string | string[]>;
   ssh_pwauth: boolean;
@@ -26,6 +29,10 @@ interface CloudConfig {
   timezone: string;
 }
 
+const HOST_KEY = {
+  privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----\n",
+  publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLE",
+};
 const work = mkdtempSync(path.join(tmpdir(), "cloud-init-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -39,6 +46,7 @@ function input(overrides: Record<string, string> = {}, extra: Partial<CloudInitI
       passwords: fakePasswords(),
       advertiseIps: ["203.0.113.10"],
     }),
+    sshHostKey: HOST_KEY,
     ...extra,
   };
 }
@@ -84,6 +92,16 @@ describe("cloud-init user-data", () => {
       'APT::Periodic::Unattended-Upgrade "1";',
     );
     expect(doc(text).packages).toContain("unattended-upgrades");
+  });
+
+  it("presents the SSH host key from Pulumi state, and no other, so clients can pin it", () => {
+    const config = doc(render());
+    expect(config.ssh_keys).toEqual({
+      ed25519_private: HOST_KEY.privateKey,
+      ed25519_public: HOST_KEY.publicKey,
+    });
+    expect(config.ssh_deletekeys).toBe(true);
+    expect(config.ssh_genkeytypes).toEqual(["ed25519"]);
   });
 
   it("writes .env readable by root only, with the rendered entries", () => {
