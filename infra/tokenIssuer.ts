@@ -1,4 +1,5 @@
 import * as cloudflare from "@pulumi/cloudflare";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config/schema";
 import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "./render/bundle";
@@ -11,8 +12,22 @@ export interface TokenIssuerArgs {
   apiKeys: pulumi.Input<string[]>;
 }
 
-/** Identifies the Worker's rate-limit counters within the Cloudflare account (any integer, unique per account). */
-export const RATE_LIMIT_NAMESPACE_ID = "4710";
+/**
+ * Range of the Worker's rate-limit namespace ids. Cloudflare keys counters by namespace id within the
+ * account, so each stack needs its own; starting at a million keeps clear of hand-picked small ids.
+ */
+export const RATE_LIMIT_NAMESPACE_RANGE = { min: 1_000_000, max: 1_000_000 + 2 ** 30 - 1 } as const;
+
+/**
+ * The stack's rate-limit namespace id: the first four bytes of sha256(stack), folded into
+ * RATE_LIMIT_NAMESPACE_RANGE. Deterministic, so a redeploy keeps its counters; dev and prod in one
+ * account get different ids (a collision needs two stack names whose hashes agree in 30 bits).
+ */
+export function rateLimitNamespaceId(stack: string): string {
+  const { min, max } = RATE_LIMIT_NAMESPACE_RANGE;
+  const n = createHash("sha256").update(stack, "utf8").digest().readUInt32BE(0);
+  return String(min + (n % (max - min + 1)));
+}
 export const RATE_LIMIT_BINDING = "RATE_LIMITER";
 const MAIN_MODULE = "issuer.mjs";
 
@@ -83,7 +98,7 @@ export class TokenIssuer extends pulumi.ComponentResource {
           {
             type: "ratelimit",
             name: RATE_LIMIT_BINDING,
-            namespaceId: RATE_LIMIT_NAMESPACE_ID,
+            namespaceId: rateLimitNamespaceId(settings.stack),
             simple: { limit: settings.issuer.rateLimitPerMinute, period: 60 },
           },
         ],

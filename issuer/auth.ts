@@ -34,9 +34,51 @@ function keysEqual(presented: Uint8Array, known: Uint8Array): boolean {
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** A string claim, trimmed; absent when missing, not a string, or blank. */
 function stringClaim(payload: JWTPayload, claim: string): string | undefined {
   const value = payload[claim];
-  return typeof value === "string" && value.length > 0 ? value : undefined;
+  return typeof value === "string" && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+/** The key set could not be fetched or read: the provider's fault, not the caller's. */
+class KeySetUnavailable extends Error {
+  constructor(cause: unknown) {
+    super("the OIDC key set could not be fetched or read", { cause });
+    this.name = "KeySetUnavailable";
+  }
+}
+
+/**
+ * Key lookup that tells the provider's failures (non-200, not JSON, not a key set, timeout, network)
+ * apart from the token's: only "no key / several keys match this token" stays the caller's fault.
+ */
+function guardKeySet(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+        throw err;
+      throw new KeySetUnavailable(err);
+    }
+  };
+}
+
+/**
+ * jose's requiredClaims checks presence only. `sub` must be a non-empty string, and a token for
+ * several audiences must name this one as its authorized party (OpenID Connect Core 3.1.3.7).
+ */
+function checkIdentityClaims(payload: JWTPayload, audience: string): string {
+  if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
+    throw unauthorized("invalid_token", "the bearer ID token's 'sub' claim must be a non-empty string");
+  }
+  if (Array.isArray(payload.aud) && payload.azp !== audience) {
+    throw unauthorized(
+      "invalid_token",
+      `the bearer ID token names several audiences, so its 'azp' claim must be '${audience}'`,
+    );
+  }
+  return payload.sub;
 }
 
 function groupsOf(payload: JWTPayload, claim: string): string[] {
@@ -58,10 +100,7 @@ function oidcRefusal(err: unknown): HttpError {
   if (err instanceof errors.JOSEAlgNotAllowed) {
     return unauthorized("invalid_token", "the bearer ID token uses an algorithm this issuer does not accept");
   }
-  if (
-    err instanceof errors.JWKSTimeout ||
-    (err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID")
-  ) {
+  if (err instanceof KeySetUnavailable) {
     return new HttpError(
       503,
       "oidc_unavailable",
@@ -72,13 +111,6 @@ function oidcRefusal(err: unknown): HttpError {
     return unauthorized(
       "invalid_token",
       "the bearer ID token is not valid (bad signature, unknown key or malformed)",
-    );
-  }
-  if (err instanceof TypeError) {
-    return new HttpError(
-      503,
-      "oidc_unavailable",
-      "the identity provider's keys could not be fetched; try again",
     );
   }
   throw err;
@@ -100,7 +132,7 @@ export async function createAuthenticator(
     })),
   );
   const oidc: OidcConfig | undefined = config.oidc;
-  const getKey = oidc ? (jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
+  const getKey = oidc ? guardKeySet(jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
 
   function byApiKey(presented: string): Caller | undefined {
     const bytes = encoder.encode(presented);
@@ -122,7 +154,7 @@ export async function createAuthenticator(
     } catch (err) {
       throw oidcRefusal(err);
     }
-    const sub = payload.sub!;
+    const sub = checkIdentityClaims(payload, cfg.audience);
     const name = stringClaim(payload, cfg.nameClaim);
     const email = stringClaim(payload, cfg.emailClaim);
     return {

@@ -12,3 +12,7 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (code: string, message: string): HttpError => new HttpError(400, code, message);
+
+/** The client stopped sending (hung up, or the stream broke) before the body was complete. */
+export const bodyIncomplete = (): HttpError =>
+  badRequest("body_incomplete", "the request body ended before it was complete; send the request again");

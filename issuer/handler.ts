@@ -1,9 +1,11 @@
 import type { JWTVerifyGetKey } from "jose";
+import { addressKey } from "./address";
 import { createAuthenticator, roomAllowed, type Caller } from "./auth";
 import { buildRoomClaims, importHmacKey, meetingUrl, signRoomToken, type RoomUser } from "./claims";
-import { type IssuerConfig, MAX_BODY_BYTES } from "./config";
+import { readCappedBody, readJson } from "./body";
+import type { IssuerConfig } from "./config";
 import { badRequest, HttpError } from "./errors";
-import type { RateLimiter } from "./rateLimit";
+import { AUTH_FAILURES_PER_MINUTE, type FailureLimiter, failureLimiter, type RateLimiter } from "./rateLimit";
 import { parseTokenRequest, type TokenRequest } from "./request";
 
 /** The Web-standard handler: what the Worker exports. */
@@ -15,6 +17,8 @@ export interface IssuerRequest {
   /** Path and query, like /v1/token. */
   url: string;
   header: (name: string) => string | null;
+  /** The client's address as a rate-limit key (issuer/address.ts): failed sign-ins are counted per key. */
+  client: string;
   /** The body, at most MAX_BODY_BYTES + 1 bytes: one byte over is enough to refuse it. */
   body: () => Promise<Uint8Array>;
 }
@@ -47,6 +51,8 @@ export interface LogEntry {
 
 export interface HandlerDeps {
   rateLimiter: RateLimiter;
+  /** Failed sign-ins per client address; defaults to an in-memory one at AUTH_FAILURES_PER_MINUTE. */
+  authFailures?: FailureLimiter;
   log?: (entry: LogEntry) => void;
   /** Seconds since the epoch; tests pin it. */
   now?: () => number;
@@ -61,61 +67,6 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   headers: { ...JSON_HEADERS, ...headers },
   body: JSON.stringify(body),
 });
-
-const tooLarge = () =>
-  new HttpError(413, "body_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
-
-/** Reads at most MAX_BODY_BYTES + 1 bytes of a Web request, whatever Content-Length claims. */
-export async function readCappedBody(request: Request): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  if (Number(declared ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
-  // The runtime holds a body to its Content-Length, so a declared small body is read in one go.
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    chunks.push(value);
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) bytes.set(c, (offset += c.byteLength) - c.byteLength);
-  return bytes;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-async function readJson(request: IssuerRequest): Promise<unknown> {
-  const type = request.header("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new HttpError(
-      415,
-      "unsupported_media_type",
-      "send the body as JSON with 'Content-Type: application/json'",
-    );
-  }
-  const bytes = await request.body();
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw badRequest("invalid_json", "the body is not valid UTF-8 text");
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("invalid_json", "the body is not valid JSON");
-  }
-}
 
 /** Applies the caller's rights to a valid request: rooms, TTL cap, and for OIDC callers identity and moderator. */
 function admit(
@@ -172,16 +123,38 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
   const log = deps.log ?? ((entry: LogEntry) => console.log(JSON.stringify(entry)));
   const now = deps.now ?? (() => Date.now() / 1000);
   const origins = new Set(config.corsOrigins);
+  // Host mode serves the issuer at https://<domain>/token/: the meeting site's own pages are same-origin.
+  const siteOrigin = `https://${config.domain}`;
+  const authFailures = deps.authFailures ?? failureLimiter(AUTH_FAILURES_PER_MINUTE);
+
+  /** Checks the credentials; a refused one counts against the client's address, a good one never does. */
+  async function signIn(request: IssuerRequest): Promise<Caller> {
+    // Checked before the credentials, so a blocked address learns nothing from further guesses.
+    if (authFailures.blocked(request.client)) {
+      throw new HttpError(
+        429,
+        "auth_rate_limited",
+        `too many failed sign-ins from your address (over ${AUTH_FAILURES_PER_MINUTE} a minute); wait a minute`,
+        { "retry-after": "60" },
+      );
+    }
+    try {
+      return await authenticate(request.header("authorization"));
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401) authFailures.recordFailure(request.client);
+      throw err;
+    }
+  }
 
   async function issue(request: IssuerRequest, entry: Partial<LogEntry>): Promise<IssuerResponse> {
-    const caller = await authenticate(request.header("authorization"));
+    const caller = await signIn(request);
     entry.caller = caller.id;
     if (!(await deps.rateLimiter(caller.id))) {
       throw new HttpError(429, "rate_limited", "too many token requests; wait a minute", {
         "retry-after": "60",
       });
     }
-    const req = parseTokenRequest(await readJson(request));
+    const req = parseTokenRequest(await readJson(request.header("content-type"), request.body));
     entry.room = req.room;
     const { user, moderator, ttlSeconds } = admit(caller, req, config);
     const claims = buildRoomClaims(
@@ -243,7 +216,7 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
     let response: IssuerResponse;
     try {
-      if (origin && !origins.has(origin)) {
+      if (origin && !origins.has(origin) && origin !== siteOrigin) {
         throw new HttpError(403, "origin_forbidden", `origin ${origin} is not allowed to call this issuer`);
       }
       response = await route(request, path, cors, entry);
@@ -280,6 +253,8 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       method: request.method,
       url: url.pathname + url.search,
       header: (name) => request.headers.get(name),
+      // Cloudflare sets CF-Connecting-IP itself on every request that reaches a Worker.
+      client: addressKey(request.headers.get("cf-connecting-ip")) ?? "unknown",
       body: () => readCappedBody(request),
     });
     return new Response(out.body, { status: out.status, headers: out.headers });

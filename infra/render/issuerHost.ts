@@ -101,6 +101,8 @@ export function issuerNginxConf(): string {
     "    proxy_pass $token_issuer;",
     "    proxy_http_version 1.1;",
     "    proxy_set_header Host $host;",
+    // The issuer counts failed sign-ins per client; it believes this header only from private peers.
+    "    proxy_set_header X-Real-IP $remote_addr;",
     "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "    proxy_set_header X-Forwarded-Proto https;",
     "    client_max_body_size 16k;",

@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../../infra/render/bundle";
-import { RATE_LIMIT_BINDING, TokenIssuer, workerScriptName } from "../../infra/tokenIssuer";
+import {
+  RATE_LIMIT_BINDING,
+  RATE_LIMIT_NAMESPACE_RANGE,
+  rateLimitNamespaceId,
+  TokenIssuer,
+  workerScriptName,
+} from "../../infra/tokenIssuer";
 import { settingsWith } from "../helpers/settings";
 
 /** How Pulumi's mocks hand over an input that is a secret. */
@@ -137,6 +143,7 @@ describe("TokenIssuer", () => {
       type: "ratelimit",
       simple: { limit: 120, period: 60 },
     });
+    expect(byName[RATE_LIMIT_BINDING].namespaceId).toBe(rateLimitNamespaceId("test"));
     expect(byName.JWT_APP_ID).toEqual({ type: "plain_text", name: "JWT_APP_ID", text: "jitsi-stack" });
     expect(byName.ISSUER_CORS_ORIGINS.text).toBe("https://app.example.com");
   });
@@ -164,5 +171,22 @@ describe("TokenIssuer", () => {
   it("names the Worker after the stack, within Cloudflare's script name rules", () => {
     expect(workerScriptName("Prod_EU")).toBe("jitsi-token-issuer-prod-eu");
     expect(workerScriptName("x".repeat(80))).toMatch(/^[a-z0-9-]{1,63}$/);
+  });
+
+  it("gives each stack its own rate-limit counters: the namespace id follows the stack name, in a fixed range", () => {
+    const stacks = ["dev", "prod", "staging", "Prod_EU", "prod-eu", "test", "x".repeat(80)];
+    const ids = stacks.map(rateLimitNamespaceId);
+    expect(new Set(ids).size).toBe(stacks.length);
+    for (const id of ids) {
+      expect(id).toMatch(/^[1-9]\d*$/);
+      expect(Number(id)).toBeGreaterThanOrEqual(RATE_LIMIT_NAMESPACE_RANGE.min);
+      expect(Number(id)).toBeLessThanOrEqual(RATE_LIMIT_NAMESPACE_RANGE.max);
+    }
+    // Deterministic: the same stack keeps its id across runs, so a deploy does not reset its counters.
+    expect(rateLimitNamespaceId("prod")).toBe(ids[1]);
+    expect(rateLimitNamespaceId("dev")).toBe(ids[0]);
+    expect(rateLimitNamespaceId("dev")).not.toBe(rateLimitNamespaceId("prod"));
+    // Pinned (checked with Python's hashlib): changing the formula would reset every deployed stack's counters.
+    expect(rateLimitNamespaceId("prod")).toBe("660861398");
   });
 });

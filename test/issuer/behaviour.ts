@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IssuerEnv } from "../../issuer/config";
+import { AUTH_FAILURES_PER_MINUTE } from "../../issuer/rateLimit";
 import { startProvider, type TestProvider } from "./oidc";
 import { verifyWithPyJwt } from "./pyjwt";
 import type { RunningIssuer, StartIssuer } from "./targets";
@@ -162,6 +163,24 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
       expect(host.claims.context.features).toEqual({ recording: true });
     });
 
+    it("trims the ID token's name, and takes the request's name when the token's is blank", async () => {
+      const trimmed = await mint({ room: "team-trim" }, await idp.idToken({ name: "  Grace Hopper \t" }));
+      expect(trimmed.claims.context.user.name).toBe("Grace Hopper");
+      const blank = await mint(
+        { room: "team-blank", user: { name: "Guest" } },
+        await idp.idToken({ name: "   " }),
+      );
+      expect(blank.claims.context.user).toMatchObject({ id: "user-42", name: "Guest" });
+    });
+
+    it("accepts an ID token for several audiences when azp names this issuer's audience", async () => {
+      const { claims } = await mint(
+        { room: "team-azp" },
+        await idp.idToken({ aud: [idp.audience, "other-app"], azp: idp.audience }),
+      );
+      expect(claims.context.user.id).toBe("user-42");
+    });
+
     it("answers a CORS preflight from an allowed origin and labels its responses", async () => {
       const pre = await call(issuer, {
         method: "OPTIONS",
@@ -176,6 +195,15 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
       );
       expect(res.status).toBe(200);
       expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    });
+
+    it("accepts a same-origin call from the meeting site (host mode behind nginx) without CORS headers", async () => {
+      const { res, body } = await call(
+        issuer,
+        post({ room: "same-origin", user: { name: "Fay" } }, keyA, { origin: `https://${DOMAIN}` }),
+      );
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
     });
 
     const big = JSON.stringify({ room: "big", user: { name: "x".repeat(9000) } });
@@ -421,6 +449,50 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
         request: async () => post({ room: "team-a" }, await idp.idToken({ sub: undefined })),
       },
       {
+        name: "OIDC token with sub null and a blank name (reviewer's case)",
+        status: 401,
+        code: "invalid_token",
+        request: async () => post({ room: "team-a" }, await idp.idToken({ sub: null, name: "  " } as Json)),
+      },
+      {
+        name: "OIDC token with a numeric sub",
+        status: 401,
+        code: "invalid_token",
+        request: async () => post({ room: "team-a" }, await idp.idToken({ sub: 42 } as Json)),
+      },
+      {
+        name: "OIDC token with an empty sub",
+        status: 401,
+        code: "invalid_token",
+        request: async () => post({ room: "team-a" }, await idp.idToken({ sub: "" })),
+      },
+      {
+        name: "OIDC token with an object sub",
+        status: 401,
+        code: "invalid_token",
+        request: async () => post({ room: "team-a" }, await idp.idToken({ sub: { id: "x" } } as Json)),
+      },
+      {
+        name: "OIDC token for several audiences without azp",
+        status: 401,
+        code: "invalid_token",
+        request: async () =>
+          post({ room: "team-a" }, await idp.idToken({ aud: [idp.audience, "other-app"] })),
+      },
+      {
+        name: "OIDC token for several audiences whose azp is another client",
+        status: 401,
+        code: "invalid_token",
+        request: async () =>
+          post({ room: "team-a" }, await idp.idToken({ aud: [idp.audience, "other-app"], azp: "other-app" })),
+      },
+      {
+        name: "OIDC token with a blank name, no user.name in the request",
+        status: 400,
+        code: "missing_user",
+        request: async () => post({ room: "team-a" }, await idp.idToken({ name: " \t " })),
+      },
+      {
         name: "OIDC caller outside its room policy",
         status: 403,
         code: "room_forbidden",
@@ -510,6 +582,40 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
       expect(statuses.slice(0, 2)).toEqual([200, 200]);
       expect(statuses).toContain(429);
       expect(last).toEqual({ error: { code: "rate_limited", message: expect.any(String) } });
+    });
+
+    it(`refuses an address with 429 after ${AUTH_FAILURES_PER_MINUTE} failed sign-ins in a minute, even with a good key, and no other`, async () => {
+      const from = (address: string) => ({ [issuer.clientHeader]: address });
+      const wrong = "wrong-key-but-long-enough-0000000000";
+      // Successful calls never count against an address.
+      for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 2; i++) {
+        const { res } = await call(
+          issuer,
+          post({ room: "ok", user: { name: "x" } }, keyA, from("198.51.100.20")),
+        );
+        expect(res.status).toBe(200);
+      }
+      const failed: number[] = [];
+      for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) {
+        const { res } = await call(
+          issuer,
+          post({ room: "a", user: { name: "x" } }, wrong, from("198.51.100.21")),
+        );
+        failed.push(res.status);
+      }
+      expect(new Set(failed)).toEqual(new Set([401]));
+      const guess = await call(
+        issuer,
+        post({ room: "a", user: { name: "x" } }, wrong, from("198.51.100.21")),
+      );
+      const good = await call(issuer, post({ room: "a", user: { name: "x" } }, keyA, from("198.51.100.21")));
+      for (const r of [guess, good]) {
+        expect(r.res.status).toBe(429);
+        expect(r.body.error.code).toBe("auth_rate_limited");
+        expect(r.res.headers.get("retry-after")).toBe("60");
+      }
+      const other = await call(issuer, post({ room: "a", user: { name: "x" } }, keyA, from("198.51.100.20")));
+      expect(other.res.status).toBe(200);
     });
 
     it("logs one structured line per token request, never a secret, key or token", async () => {

@@ -10,6 +10,8 @@ export const ROOT = path.resolve(__dirname, "..", "..");
 /** A running issuer under test: where it listens, what it logged, and how to stop it. */
 export interface RunningIssuer {
   baseUrl: string;
+  /** The header carrying the client's address to this target: nginx's X-Real-IP, or Cloudflare's own. */
+  clientHeader: "x-real-ip" | "cf-connecting-ip";
   logs: () => string;
   stop: () => Promise<void>;
 }
@@ -33,6 +35,7 @@ export const startNodeIssuer: StartIssuer = (env) =>
         child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
         resolve({
           baseUrl: `http://127.0.0.1:${m[1]}`,
+          clientHeader: "x-real-ip",
           logs: () => output,
           stop: () =>
             new Promise((done) => {
@@ -73,5 +76,10 @@ export async function startWorkerIssuer(env: IssuerEnv): Promise<RunningIssuer> 
     port: 0,
   });
   const url = await mf.ready;
-  return { baseUrl: url.origin, logs: () => output, stop: () => mf.dispose() };
+  return {
+    baseUrl: url.origin,
+    clientHeader: "cf-connecting-ip",
+    logs: () => output,
+    stop: () => mf.dispose(),
+  };
 }

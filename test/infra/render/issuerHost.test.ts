@@ -55,6 +55,8 @@ describe("issuer on the VM (host target)", () => {
     // ^~ so upstream meet.conf's regex location for tenant paths cannot rewrite /token/... first.
     expect(conf).toMatch(/location \^~ \/token\/ \{/);
     expect(conf).toContain(`http://${ISSUER_HOST_LAYOUT.service}:${ISSUER_HOST_LAYOUT.port}`);
+    // The issuer limits failed sign-ins per client address: nginx passes the TCP peer it saw.
+    expect(conf).toMatch(/^\s*proxy_set_header X-Real-IP \$remote_addr;$/m);
     const braces = conf.replace(/[^{}]/g, "");
     expect(braces).toBe("{}{}");
   });
