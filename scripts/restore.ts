@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { exitWith, EXIT, type Io, parseFlags, processIo, required, stackFlag, UsageError } from "./lib/cli";
+import { onInterrupt } from "./lib/interrupt";
 import { manifestPathFor } from "./lib/manifest";
 import { runRestore } from "./lib/restore";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
@@ -20,6 +21,8 @@ previous directory is put back and started again.
   --manifest FILE        its manifest (default: FILE with .tar.gz replaced by .manifest.json)
   --dry-run              check, upload and unpack in a scratch folder on the VM; change nothing
   --allow-other-stack    accept a backup made from another stack (moving a deployment)
+  --allow-secret-mismatch  restore a backup whose .env JWT_APP_SECRET is not the stack's jwtAppSecret
+                         (a backup from before a secret rotation: tokens then fail until they agree)
   --control PROGRAM      program on the VM run as 'PROGRAM stop' / 'PROGRAM start' instead of systemctl
   --help                 show this text
 
@@ -34,6 +37,7 @@ const FLAGS = {
   manifest: { type: "string" },
   "dry-run": { type: "boolean" },
   "allow-other-stack": { type: "boolean" },
+  "allow-secret-mismatch": { type: "boolean" },
   control: { type: "string" },
   help: { type: "boolean" },
   ...TARGET_FLAGS,
@@ -55,7 +59,7 @@ export async function restoreMain(argv: string[], io: Io = processIo, run: Comma
   if (flags.control !== undefined && !/^\/[\w./-]+$/.test(flags.control)) {
     throw new UsageError(`restore: --control must be an absolute path on the VM (got '${flags.control}').`);
   }
-  const { target } = await resolveTarget("restore", stack, flags, (s) => readStackOutputs(s, run));
+  const { target, outputs } = await resolveTarget("restore", stack, flags, (s) => readStackOutputs(s, run));
   await runRestore(
     {
       stack,
@@ -65,8 +69,10 @@ export async function restoreMain(argv: string[], io: Io = processIo, run: Comma
       dryRun: flags["dry-run"] ?? false,
       control: flags.control ?? "",
       allowOtherStack: flags["allow-other-stack"] ?? false,
+      stackJwtSecret: outputs?.jwtAppSecret,
+      allowSecretMismatch: flags["allow-secret-mismatch"] ?? false,
     },
-    { io },
+    { io, onInterrupt },
   );
   return EXIT.ok;
 }

@@ -1,11 +1,19 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag } from "./lib/cli";
+import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag, UsageError } from "./lib/cli";
 import { runBackup } from "./lib/backup";
 import { onInterrupt } from "./lib/interrupt";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
-import { explicitTarget, hasExplicitTarget, TARGET_FLAGS, TARGET_HELP, targetFromOutputs } from "./lib/ssh";
-import { readStackOutputs } from "./lib/stack-outputs";
+import {
+  explicitTarget,
+  hasExplicitTarget,
+  isStackHost,
+  type SshTarget,
+  TARGET_FLAGS,
+  TARGET_HELP,
+  targetFromOutputs,
+} from "./lib/ssh";
+import { readStackOutputs, type StackOutputs } from "./lib/stack-outputs";
 import { runTeardown } from "./lib/teardown";
 
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
@@ -19,17 +27,19 @@ outlived it and still costs money or still answers (primary IPs, volumes, snapsh
   --skip-backup     destroy without a backup first
   --keep N          backups of this stack to keep (default 10)
   --out DIR         folder for backups (default ./backups)
+  --allow-other-host  back up a --host that is not the stack's sshHost/ipv4 output (on purpose)
   --help            show this text
 
 ${TARGET_HELP}
 
 Exit codes: 0 destroyed; 1 refused (delete protection, backup failed, wrong name typed) or pulumi destroy
-failed; 2 bad usage.`;
+failed; 2 bad usage (including a --host that is not the stack's VM).`;
 
 const FLAGS = {
   stack: { type: "string" },
   yes: { type: "boolean" },
   "skip-backup": { type: "boolean" },
+  "allow-other-host": { type: "boolean" },
   keep: { type: "string" },
   out: { type: "string" },
   help: { type: "boolean" },
@@ -49,6 +59,12 @@ function terminalAsk(): ((question: string) => Promise<string>) | undefined {
   };
 }
 
+/** An explicit --host that is the stack's VM is pinned to the stack's host key, unless --known-hosts decides. */
+function withStackHostKey(target: SshTarget, outputs: StackOutputs, otherHost: boolean): SshTarget {
+  if (otherHost || target.knownHosts || !isStackHost(outputs, target.host)) return target;
+  return { ...target, hostPublicKey: outputs.sshHostPublicKey };
+}
+
 export async function teardownMain(
   argv: string[],
   io: Io = processIo,
@@ -65,17 +81,37 @@ export async function teardownMain(
   const explicit = hasExplicitTarget(flags) ? explicitTarget("teardown", flags) : undefined;
   if (!explicit && (flags.port ?? flags.user ?? flags["jitsi-dir"]) !== undefined)
     explicitTarget("teardown", flags);
+  if (!explicit && flags["allow-other-host"]) {
+    throw new UsageError("teardown: --allow-other-host needs --host (otherwise the stack outputs decide).");
+  }
+  /** Reads the outputs and, with --host, checks that it is the stack's own VM before anything is done. */
+  const readOutputs = async (s: string) => {
+    const outputs = await readStackOutputs(s, run);
+    if (explicit && !flags["allow-other-host"] && !isStackHost(outputs, explicit.host)) {
+      const known = [...new Set([outputs.sshHost, outputs.ipv4].filter((h) => h !== undefined))];
+      throw new UsageError(
+        `teardown: --host ${explicit.host} is not the VM of stack '${s}' (its sshHost and ipv4 outputs are ${known.join(", ")}); a backup of another host would not be this stack's data. Drop --host, or pass --allow-other-host if you mean it.`,
+      );
+    }
+    return outputs;
+  };
   await runTeardown(
     { stack, skipBackup: flags["skip-backup"] ?? false, assumeYes: flags.yes ?? false },
     {
       io,
       run,
       ask,
-      readOutputs: (s) => readStackOutputs(s, run),
+      readOutputs,
       backup: async (outputs) => {
-        const target = explicit ?? targetFromOutputs(stack, outputs, flags);
+        const target = explicit
+          ? withStackHostKey(explicit, outputs, flags["allow-other-host"] ?? false)
+          : targetFromOutputs(stack, outputs, flags);
+        const fallbackRelease =
+          outputs.jitsiRelease && outputs.jitsiCommit
+            ? { tag: outputs.jitsiRelease, commit: outputs.jitsiCommit }
+            : null;
         const result = await runBackup(
-          { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep },
+          { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep, fallbackRelease },
           { io, onInterrupt },
         );
         return result.archive;

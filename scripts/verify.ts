@@ -27,7 +27,8 @@ Explicit target (instead of the stack outputs; secrets come from the environment
   --url URL              the meeting URL, https://meet.example.com/ (with --url, outputs are not read)
   --app-id ID            JWT app id (needs VERIFY_JWT_SECRET in the environment)
   --guests on|off        whether guests are enabled (default off)
-  --issuer-url URL       the token issuer (needs VERIFY_ISSUER_API_KEY in the environment)
+  --issuer-url URL       the token issuer, https (http only on 127.0.0.1, ::1, localhost);
+                         needs VERIFY_ISSUER_API_KEY in the environment
   --ca FILE              PEM file of trusted CAs, replacing the system store
 XMPP overrides (default: what config.js names):
   --xmpp-url URL  --xmpp-domain D  --muc-domain D  --guest-domain D  --no-focus
@@ -71,6 +72,27 @@ function urlFlag(flag: string, raw: string | undefined, schemes: string[]): stri
   return raw;
 }
 
+/** Hosts where plain http never leaves the machine. */
+const LOOPBACK_HOSTS = ["127.0.0.1", "[::1]", "localhost"];
+
+/** The issuer URL carries the API key, so it must be https, or http that stays on this machine. */
+function issuerUrlFlag(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  const loopbackHttp = url?.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname);
+  if (url?.protocol !== "https:" && !loopbackHttp) {
+    throw new UsageError(
+      `verify: --issuer-url must be https://, or http:// only on 127.0.0.1, ::1 or localhost, because the API key travels with it (got '${raw}').`,
+    );
+  }
+  return raw;
+}
+
 function domainFlag(flag: string, raw: string | undefined): string | undefined {
   if (raw !== undefined && !DOMAIN_RE.test(raw)) {
     throw new UsageError(`verify: --${flag} must be a domain like meet.jitsi (got '${raw}').`);
@@ -86,7 +108,7 @@ function secretFromEnv(name: string, why: string): string {
 
 async function deployment(flags: Flags, run: CommandRunner) {
   const url = urlFlag("url", flags.url, ["https:"]);
-  const issuerUrl = urlFlag("issuer-url", flags["issuer-url"], ["https:", "http:"]);
+  const issuerUrl = issuerUrlFlag(flags["issuer-url"]);
   if (url) {
     if (!flags["app-id"]) throw new UsageError("verify: --url needs --app-id (the JWT app id).");
     if (flags.guests !== undefined && !["on", "off"].includes(flags.guests)) {

@@ -16,6 +16,11 @@ export interface ArchiveInfo {
   release: JitsiRelease | null;
   /** Entries that would land outside the directory (absolute, or with ..). */
   unsafePaths: string[];
+  /**
+   * Links that lead out of the directory, members written through a symlink, and device files or FIFOs,
+   * each described with the reason ("./config -> /tmp/x (a symlink to an absolute path)").
+   */
+  unsafeEntries: string[];
 }
 
 export const JitsiReleaseSchema = z.object({ tag: z.string().min(1), commit: z.string().min(1) });
@@ -49,7 +54,9 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
     hasEnv: false,
     release: null,
     unsafePaths: [],
+    unsafeEntries: [],
   };
+  const links = new LinkCheck();
   const releaseChunks: Buffer[] = [];
   try {
     await list({
@@ -61,6 +68,7 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
         info.entryCount += 1;
         if (entry.type === "File" || entry.type === "OldFile") info.fileCount += 1;
         if (entry.path.startsWith("/") || name.split("/").includes("..")) info.unsafePaths.push(entry.path);
+        links.add(entry.path, name, entry.type, entry.linkpath ?? "");
         if (name === ".env" && entry.type === "File") info.hasEnv = true;
         if (name === RELEASE_FILE) entry.on("data", (chunk: Buffer) => releaseChunks.push(chunk));
       },
@@ -68,6 +76,7 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
   } catch (error) {
     throw new Error(`it is not a readable tar.gz (${(error as Error).message})`, { cause: error });
   }
+  info.unsafeEntries = links.problems();
   if (releaseChunks.length > 0) {
     try {
       const parsed = JitsiReleaseSchema.safeParse(JSON.parse(Buffer.concat(releaseChunks).toString("utf8")));
@@ -77,4 +86,137 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
     }
   }
   return info;
+}
+
+/**
+ * The text of one regular file in the archive ("./.env" is found as ".env"), kept in memory only: callers
+ * use it for secrets and must never print or store it. Null when the archive holds no such file.
+ */
+export async function readArchiveFile(file: string, name: string): Promise<string | null> {
+  let chunks: Buffer[] | null = null;
+  await list({
+    file,
+    strict: true,
+    filter: (entryPath) => relativeName(entryPath) === name,
+    onReadEntry: (entry) => {
+      if (entry.type !== "File" && entry.type !== "OldFile") return;
+      const mine: Buffer[] = [];
+      chunks = mine; // a later copy of the same name wins, as it would when unpacked
+      entry.on("data", (chunk: Buffer) => mine.push(chunk));
+    },
+  });
+  return chunks === null ? null : Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * The value docker compose reads for `name` from an env file's text: the last `NAME=value` line, with one
+ * pair of surrounding quotes removed. Undefined when the name is not set.
+ */
+export function envFileValue(text: string, name: string): string | undefined {
+  let value: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const raw = match[2]!.trim();
+    const quoted = /^(["'])(.*)\1$/.exec(raw);
+    value = quoted ? quoted[2]! : raw;
+  }
+  return value;
+}
+
+/** The kinds of member a Jitsi directory holds; anything else (devices, FIFOs, ...) is refused by name. */
+const SPECIAL_NAMES: Record<string, string> = {
+  CharacterDevice: "a character device",
+  BlockDevice: "a block device",
+  FIFO: "a FIFO",
+};
+const ORDINARY = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"]);
+
+/** Symlinks followed before giving up, as the kernel does (ELOOP after 40). */
+const MAX_HOPS = 40;
+
+/**
+ * Collects the members that could reach outside the directory once unpacked. Symlinks are judged after the
+ * whole archive is read, because a later symlink can change where an earlier one leads.
+ */
+class LinkCheck {
+  private readonly symlinks = new Map<string, string>();
+  private readonly members: { shown: string; name: string }[] = [];
+  private readonly found: string[] = [];
+
+  add(shown: string, name: string, type: string, linkpath: string): void {
+    this.members.push({ shown, name });
+    if (type === "SymbolicLink") {
+      this.symlinks.set(name, linkpath);
+    } else if (type === "Link") {
+      // tar names a hard link's target from the top of the archive; the entry's own folder is checked too,
+      // so an archive that any tar reads either way cannot reach out.
+      if (linkpath.startsWith("/"))
+        this.found.push(`${shown} link to ${linkpath} (a hard link to an absolute path)`);
+      else if (climbsOut([], linkpath) || climbsOut(parentOf(name), linkpath))
+        this.found.push(`${shown} link to ${linkpath} (a hard link that leads out of the directory)`);
+    } else if (!ORDINARY.has(type)) {
+      this.found.push(`${shown} (${SPECIAL_NAMES[type] ?? `a ${type} entry`})`);
+    }
+  }
+
+  problems(): string[] {
+    const result = [...this.found];
+    for (const { shown, name } of this.members) {
+      const target = this.symlinks.get(name);
+      if (target !== undefined) {
+        if (target.startsWith("/")) result.push(`${shown} -> ${target} (a symlink to an absolute path)`);
+        else if (this.resolve(parentOf(name), target) === null)
+          result.push(`${shown} -> ${target} (a symlink that leads out of the directory)`);
+      }
+      const parts = name.split("/");
+      for (let i = 1; i < parts.length; i += 1) {
+        const above = parts.slice(0, i).join("/");
+        if (this.symlinks.has(above)) {
+          result.push(`${shown} (inside the symlink ./${above})`);
+          break;
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Follows `target` from `dir` through the archive's own symlinks; null when it leaves the directory. */
+  private resolve(dir: string[], target: string): string[] | null {
+    const at = [...dir];
+    const todo = target.split("/");
+    let hops = 0;
+    while (todo.length > 0) {
+      const part = todo.shift()!;
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        if (at.length === 0) return null;
+        at.pop();
+        continue;
+      }
+      at.push(part);
+      const link = this.symlinks.get(at.join("/"));
+      if (link === undefined) continue;
+      hops += 1;
+      if (hops > MAX_HOPS || link.startsWith("/")) return null;
+      at.pop();
+      todo.unshift(...link.split("/"));
+    }
+    return at;
+  }
+}
+
+function parentOf(name: string): string[] {
+  return name.split("/").slice(0, -1);
+}
+
+/** True when `target`, read from `dir` without following symlinks, goes above the top. */
+function climbsOut(dir: string[], target: string): boolean {
+  let depth = dir.length;
+  for (const part of target.split("/")) {
+    if (part === "..") depth -= 1;
+    else if (part !== "" && part !== ".") depth += 1;
+    if (depth < 0) return true;
+  }
+  return false;
 }

@@ -6,7 +6,14 @@ import { type Io, OperationError } from "./cli";
 import { archiveFileName, backupStamp, buildManifest, manifestPathFor, type Manifest } from "./manifest";
 import { progressReporter } from "./progress";
 import { applyRetention, sweepPartials } from "./retention";
-import { describeTarget, runRemoteScript, SSH_CONNECTION_FAILED, type SshTarget } from "./ssh";
+import {
+  describeTarget,
+  hostKeyNotice,
+  runRemoteScript,
+  SSH_CONNECTION_FAILED,
+  sshFailure,
+  type SshTarget,
+} from "./ssh";
 
 export interface BackupOptions {
   stack: string;
@@ -58,6 +65,8 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
 
   try {
     io.err(`Backing up ${describeTarget(options.target)} to ${finalArchive}`);
+    const notice = hostKeyNotice(options.target);
+    if (notice) io.err(notice);
     // The archive holds secrets (.env, keys): only the owner may read it, from the first byte on.
     const file = createWriteStream(partialArchive, { flags: "wx", mode: 0o600 });
     const progress = progressReporter(io, "downloaded");
@@ -65,12 +74,13 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
       stdout: file,
       onStdoutBytes: (count) => progress.add(count),
       onStderrLine: (line) => io.err(`  remote: ${line}`),
+      onInterrupt: deps.onInterrupt,
     });
     const [result] = await Promise.all([remote.done, finished(file)]);
     progress.done();
     if (result.exitCode === SSH_CONNECTION_FAILED) {
       throw new OperationError(
-        `Backup failed: the SSH connection to ${options.target.host} failed or dropped (${lastLine(result.stderrTail)}). No backup was written.`,
+        `Backup failed: the SSH connection to ${options.target.host} failed or dropped (${sshFailure(options.target, result.stderrTail)}). No backup was written.`,
       );
     }
     if (result.exitCode !== 0) {
@@ -90,6 +100,12 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
     }
     if (!info.hasEnv)
       throw new OperationError("Backup failed: the archive holds no .env. No backup was written.");
+    const unsafe = [...info.unsafePaths, ...info.unsafeEntries];
+    if (unsafe.length > 0) {
+      io.err(
+        `Warning: restore will refuse this backup, because the VM's directory holds links or special files that reach outside it: ${unsafe.slice(0, 3).join(", ")}. Remove them on the VM and back up again.`,
+      );
+    }
     const release = info.release ?? options.fallbackRelease ?? null;
     if (!info.release)
       io.err("Warning: the VM has no .jitsi-stack-release.json; the manifest uses the stack outputs.");

@@ -19,7 +19,7 @@ export function onInterrupt(cleanup: () => void): () => void {
             // Keep running the other clean-ups.
           }
         }
-        process.stderr.write(`Interrupted by ${signal}; partial files were removed.\n`);
+        process.stderr.write(`Interrupted by ${signal}; partial and temporary files were removed.\n`);
         process.exit(128 + number);
       });
     }

@@ -114,6 +114,11 @@ export function contentProblems(manifest: Manifest, info: ArchiveInfo): string[]
   if (info.unsafePaths.length > 0) {
     reasons.push(`it holds paths outside the directory: ${info.unsafePaths.slice(0, 3).join(", ")}`);
   }
+  if (info.unsafeEntries.length > 0) {
+    reasons.push(
+      `it holds links or special files that could reach outside the directory: ${info.unsafeEntries.slice(0, 3).join(", ")}`,
+    );
+  }
   if (!info.hasEnv) reasons.push("it holds no .env, so it is not a Jitsi directory");
   if (info.fileCount !== manifest.fileCount || info.entryCount !== manifest.entryCount) {
     reasons.push(

@@ -1,10 +1,17 @@
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { inspectArchive, sha256File } from "./archive";
+import { envFileValue, inspectArchive, readArchiveFile, sha256File } from "./archive";
 import { type Io, OperationError } from "./cli";
 import { archiveMismatches, backupStamp, contentProblems, type Manifest, parseManifest } from "./manifest";
 import { progressReporter } from "./progress";
-import { describeTarget, runRemoteScript, SSH_CONNECTION_FAILED, type SshTarget } from "./ssh";
+import {
+  describeTarget,
+  hostKeyNotice,
+  runRemoteScript,
+  SSH_CONNECTION_FAILED,
+  sshFailure,
+  type SshTarget,
+} from "./ssh";
 
 export interface RestoreOptions {
   stack: string;
@@ -16,11 +23,17 @@ export interface RestoreOptions {
   control: string;
   /** Allow an archive made from another stack (moving a deployment). */
   allowOtherStack: boolean;
+  /** The stack's jwtAppSecret output; undefined with an explicit target (no outputs), which skips the check. */
+  stackJwtSecret?: string;
+  /** Restore even when the backup's JWT_APP_SECRET is not the stack's (going back to before a rotation). */
+  allowSecretMismatch?: boolean;
 }
 
 export interface RestoreDeps {
   io: Io;
   now?: () => Date;
+  /** Registers clean-up for Ctrl-C / SIGTERM (the CLI passes onInterrupt; tests need none). */
+  onInterrupt?: (cleanup: () => void) => () => void;
 }
 
 /** Exit codes of scripts/remote/restore.sh. */
@@ -62,6 +75,39 @@ export async function checkBackup(
   return { manifest, info };
 }
 
+/**
+ * Prosody checks tokens with the secret in the restored .env, while the issuer and verify sign with the
+ * stack's jwtAppSecret output: if they differ, every token fails with "Invalid signature". The secrets are
+ * compared in memory and never printed.
+ */
+async function checkJwtSecret(options: RestoreOptions, io: Io): Promise<void> {
+  if (options.stackJwtSecret === undefined) {
+    io.err(
+      "Not comparing the backup's JWT_APP_SECRET with the stack's: there are no stack outputs with --host.",
+    );
+    return;
+  }
+  const env = await readArchiveFile(options.archive, ".env");
+  const secret = env === null ? undefined : envFileValue(env, "JWT_APP_SECRET");
+  if (secret === options.stackJwtSecret) {
+    io.err("  ok: the backup's JWT_APP_SECRET matches the stack's jwtAppSecret");
+    return;
+  }
+  const what =
+    secret === undefined
+      ? "its .env holds no JWT_APP_SECRET"
+      : `its .env holds a different JWT_APP_SECRET than stack '${options.stack}' (its jwtAppSecret output), so it was probably made before a secret rotation`;
+  if (options.allowSecretMismatch) {
+    io.err(
+      `Warning: the backup's JWT_APP_SECRET differs from the stack's; going ahead (--allow-secret-mismatch). Tokens from the issuer fail with "Invalid signature" until the stack's secret and the VM's .env agree again.`,
+    );
+    return;
+  }
+  throw new OperationError(
+    `Refusing ${options.archive}: ${what}. Once restored, Prosody would check tokens with the backup's secret while the issuer signs with the stack's, and every token would fail with "Invalid signature". Restore a newer backup, or pass --allow-secret-mismatch to go ahead anyway. Nothing was uploaded.`,
+  );
+}
+
 async function archiveMismatchesFromFile(manifest: Manifest, file: string): Promise<string[]> {
   const facts = { sha256: await sha256File(file), size: statSync(file).size };
   return archiveMismatches(manifest, manifest.archive, facts);
@@ -78,9 +124,12 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDeps): Pr
   io.err(
     `  ok: ${manifest.fileCount} files, ${manifest.size} bytes, Jitsi ${manifest.jitsiRelease?.tag ?? "release unknown"}, made ${manifest.createdAt}`,
   );
+  await checkJwtSecret(options, io);
   const stamp = backupStamp((deps.now ?? (() => new Date()))());
   const mode = options.dryRun ? "dry-run" : "restore";
   io.err(`${options.dryRun ? "Dry run against" : "Restoring to"} ${describeTarget(options.target)}`);
+  const notice = hostKeyNotice(options.target);
+  if (notice) io.err(notice);
 
   const upload = createReadStream(options.archive);
   const progress = progressReporter(io, "uploaded");
@@ -90,7 +139,7 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDeps): Pr
     options.target,
     "restore.sh",
     [mode, options.target.jitsiDir, manifest.sha256, stamp, options.control],
-    { stdin: upload, onStderrLine: (line) => io.err(`  remote: ${line}`) },
+    { stdin: upload, onStderrLine: (line) => io.err(`  remote: ${line}`), onInterrupt: deps.onInterrupt },
   );
   const { exitCode, stderrTail } = await remote.done;
   const reason =
@@ -119,7 +168,7 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDeps): Pr
       );
     case SSH_CONNECTION_FAILED:
       throw new OperationError(
-        `The SSH connection failed or dropped (${reason}). If it dropped after the upload, the restore carries on on the VM: look for ${aside} and check 'systemctl status jitsi-meet'.`,
+        `The SSH connection failed or dropped (${sshFailure(options.target, stderrTail)}). If it dropped after the upload, the restore carries on on the VM: look for ${aside} and check 'systemctl status jitsi-meet'.`,
       );
     default:
       throw new OperationError(`Restore failed on the VM (exit ${exitCode}): ${reason}.`);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { OperationError, UsageError, intFlag } from "./cli";
@@ -16,6 +17,8 @@ export interface SshTarget {
   identity?: string;
   /** known_hosts file to trust exclusively (strict checking); otherwise new hosts are accepted once. */
   knownHosts?: string;
+  /** The VM's host key from the stack outputs ("ssh-ed25519 AAAA..."), pinned when knownHosts is not given. */
+  hostPublicKey?: string;
 }
 
 /** Flags that replace the stack outputs, shared by backup and restore. */
@@ -107,7 +110,49 @@ export function targetFromOutputs(stack: string, outputs: StackOutputs, flags: T
     jitsiDir: outputs.jitsiDir,
     identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
     knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
+    hostPublicKey: flags["known-hosts"] === undefined ? outputs.sshHostPublicKey : undefined,
   };
+}
+
+/** The known_hosts line that pins `key` for the host as ssh looks it up ("[host]:port" off port 22). */
+export function knownHostsLine(target: Pick<SshTarget, "host" | "port">, key: string): string {
+  const name = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
+  return `${name} ${key}\n`;
+}
+
+/** How the host key is checked, in words for messages. */
+function hostKeySource(target: SshTarget): string | undefined {
+  if (target.knownHosts) return `--known-hosts ${target.knownHosts}`;
+  if (target.hostPublicKey) return "the stack's sshHostPublicKey output";
+  return undefined;
+}
+
+/** The progress line for a host key nobody pinned; undefined when one is pinned. */
+export function hostKeyNotice(target: SshTarget): string | undefined {
+  if (hostKeySource(target)) return undefined;
+  return "The VM's SSH host key is trusted on first use (accept-new): pass --known-hosts FILE, or deploy a stack that exports sshHostPublicKey, to pin it.";
+}
+
+/**
+ * Why ssh could not connect, for the failure message. A changed or unknown host key under strict checking is
+ * named as a host-key mismatch, since it can mean someone is in the middle.
+ */
+export function sshFailure(target: SshTarget, stderrTail: string[]): string {
+  const said = stderrTail.join("\n");
+  const source = hostKeySource(target);
+  if (
+    source &&
+    /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .*host key is known/.test(said)
+  ) {
+    return `host-key mismatch: the SSH host key of ${target.host} is not the one pinned by ${source}; someone may be intercepting the connection, or the VM was rebuilt outside Pulumi (run pulumi refresh and pulumi up, then try again)`;
+  }
+  return stderrTail.filter((line) => line.trim()).pop() ?? "no message";
+}
+
+/** True when `host` names the stack's VM: its sshHost or ipv4 output (case and IPv6 brackets aside). */
+export function isStackHost(outputs: Pick<StackOutputs, "sshHost" | "ipv4">, host: string): boolean {
+  const plain = (h: string) => h.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return [outputs.sshHost, outputs.ipv4].some((h) => h !== undefined && plain(h) === plain(host));
 }
 
 /** Arguments for OpenSSH's client: batch mode (never prompts, safe in CI), keep-alives, quiet logs. */
@@ -117,7 +162,9 @@ export function sshArgs(target: SshTarget, remoteCommand: string): string[] {
   args.push("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4");
   if (target.identity) args.push("-i", target.identity, "-o", "IdentitiesOnly=yes");
   if (target.knownHosts) {
+    // Only these keys count: not ~/.ssh/known_hosts, and not the system-wide file either.
     args.push("-o", `UserKnownHostsFile=${target.knownHosts}`, "-o", "StrictHostKeyChecking=yes");
+    args.push("-o", "GlobalKnownHostsFile=/dev/null");
   } else {
     args.push("-o", "StrictHostKeyChecking=accept-new");
   }
@@ -139,6 +186,8 @@ export interface RemoteRun {
   onStdoutBytes?: (count: number) => void;
   /** Each line the remote script writes to stderr (its progress and reasons). */
   onStderrLine?: (line: string) => void;
+  /** Registers clean-up for Ctrl-C / SIGTERM (the CLIs pass onInterrupt), for the temporary known_hosts. */
+  onInterrupt?: (cleanup: () => void) => () => void;
 }
 
 export interface RemoteResult {
@@ -158,7 +207,8 @@ export function runRemoteScript(
   io: RemoteRun = {},
 ): { done: Promise<RemoteResult>; kill: () => void } {
   const command = shellCommand("sh", "-c", remoteScript(scriptName), scriptName, ...args);
-  const child = spawn("ssh", sshArgs(target, command), { stdio: ["pipe", "pipe", "pipe"] });
+  const pinned = pinHostKey(target, io.onInterrupt);
+  const child = spawn("ssh", sshArgs(pinned.target, command), { stdio: ["pipe", "pipe", "pipe"] });
   const tail: string[] = [];
   let partial = "";
   child.stderr.setEncoding("utf8");
@@ -182,21 +232,52 @@ export function runRemoteScript(
   if (io.stdout) child.stdout.pipe(io.stdout);
   else child.stdout.resume();
   const done = new Promise<RemoteResult>((resolve, reject) => {
-    child.on("error", (error: NodeJS.ErrnoException) =>
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      pinned.remove();
       reject(
         new OperationError(
           error.code === "ENOENT"
             ? "The OpenSSH client (ssh) was not found on PATH; install openssh-client."
             : `Could not start ssh: ${error.message}`,
         ),
-      ),
-    );
+      );
+    });
     child.on("close", (code, signal) => {
+      pinned.remove();
       if (partial.trim()) tail.push(partial.replace(/\r$/, ""));
       resolve({ exitCode: code ?? (signal ? 255 : 1), stderrTail: tail });
     });
   });
   return { done, kill: () => child.kill("SIGTERM") };
+}
+
+/**
+ * With a host key from the stack outputs (and no --known-hosts), writes a one-line known_hosts file (0600, in
+ * a private temporary folder) that ssh then trusts exclusively; `remove` deletes it, as does Ctrl-C.
+ */
+function pinHostKey(
+  target: SshTarget,
+  onInterrupt?: (cleanup: () => void) => () => void,
+): { target: SshTarget; remove: () => void } {
+  if (target.knownHosts || !target.hostPublicKey) return { target, remove: () => undefined };
+  const dir = mkdtempSync(path.join(os.tmpdir(), "jitsi-known-hosts-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  const unregister = onInterrupt?.(remove) ?? (() => undefined);
+  try {
+    const file = path.join(dir, "known_hosts");
+    writeFileSync(file, knownHostsLine(target, target.hostPublicKey), { mode: 0o600, flag: "wx" });
+    return {
+      target: { ...target, knownHosts: file },
+      remove: () => {
+        remove();
+        unregister();
+      },
+    };
+  } catch (error) {
+    remove();
+    unregister();
+    throw error;
+  }
 }
 
 /** ssh itself exits 255 when it cannot connect or the connection drops. */

@@ -25,6 +25,14 @@ export const StackOutputsSchema = z.object({
   issuerUrl: z.string().optional(),
   issuerApiKeys: z.array(z.string()).optional(),
   sshCommand: z.string().optional(),
+  /** The VM's host key, pinned by backup/restore/teardown; optional for stacks deployed before it existed. */
+  sshHostPublicKey: z
+    .string()
+    .trim()
+    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, {
+      message: "must be an OpenSSH public key like ssh-ed25519 AAAA... (no host name in front)",
+    })
+    .optional(),
 });
 
 export type StackOutputs = z.infer<typeof StackOutputsSchema>;

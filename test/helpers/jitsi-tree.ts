@@ -1,15 +1,22 @@
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { Header } from "tar";
+import { inspectArchive } from "../../scripts/lib/archive";
+import { buildManifest, manifestPathFor } from "../../scripts/lib/manifest";
 
 /** Files that backups leave out on purpose (logs and scratch space), relative to the Jitsi directory. */
 export const TRANSIENT = [
@@ -95,4 +102,66 @@ export function snapshot(root: string): Record<string, Entry> {
 
 export function withoutTransient(tree: Record<string, Entry>): Record<string, Entry> {
   return Object.fromEntries(Object.entries(tree).filter(([rel]) => !TRANSIENT.includes(rel)));
+}
+
+/** One member of a hand-made archive: the kinds a hostile or damaged backup could hold. */
+export interface CraftedEntry {
+  path: string;
+  type: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "BlockDevice" | "FIFO";
+  linkpath?: string;
+  content?: string;
+}
+
+/** An uncompressed tar (with its end-of-archive blocks) holding exactly these entries, framed by node-tar. */
+export function craftTar(entries: CraftedEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const body = Buffer.from(entry.content ?? "");
+    const header = new Header({
+      path: entry.path,
+      type: entry.type,
+      linkpath: entry.linkpath,
+      mode: entry.type === "Directory" ? 0o755 : 0o644,
+      uid: 0,
+      gid: 0,
+      size: body.length,
+      mtime: new Date("2025-06-01T00:00:00Z"),
+      devmaj: entry.type.endsWith("Device") ? 1 : 0,
+      devmin: entry.type.endsWith("Device") ? 3 : 0,
+    });
+    const block = Buffer.alloc(512);
+    header.encode(block, 0);
+    blocks.push(block, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+/**
+ * A gzipped backup of `tree` (as backup.sh makes it, with GNU tar) with `extra` members appended, and a
+ * manifest that matches it, so only the members themselves can be the reason for a refusal.
+ */
+export async function craftBackup(tree: string, extra: CraftedEntry[], archive: string): Promise<string> {
+  const scratch = mkdtempSync(path.join(path.dirname(archive), ".craft-"));
+  try {
+    const base = path.join(scratch, "base.tar");
+    const more = path.join(scratch, "more.tar");
+    execFileSync("tar", ["-C", tree, "--numeric-owner", "-cf", base, "."]);
+    writeFileSync(more, craftTar(extra));
+    execFileSync("tar", ["-A", "-f", base, more]);
+    writeFileSync(archive, gzipSync(readFileSync(base)));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const manifest = buildManifest({
+    stack: "dev",
+    createdAt: new Date("2025-06-01T12:30:05Z"),
+    archive: path.basename(archive),
+    info: await inspectArchive(archive),
+    release: null,
+    host: "127.0.0.1",
+    jitsiDir: "/opt/jitsi",
+  });
+  const manifestFile = manifestPathFor(archive);
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  return manifestFile;
 }

@@ -13,6 +13,8 @@ export interface SshdFixture {
   identity: string;
   /** known_hosts file holding the server's throwaway host key. */
   knownHosts: string;
+  /** The server's host public key in OpenSSH form, "ssh-ed25519 AAAA..." (as the sshHostPublicKey output). */
+  hostPublicKey: string;
   /** A known_hosts file for the same host key reached on another port (through a proxy). */
   knownHostsFor(port: number): string;
   /** Scratch folder the fixture owns and deletes on stop(). */
@@ -110,6 +112,7 @@ export async function startSshd(): Promise<SshdFixture> {
       user,
       identity,
       knownHosts,
+      hostPublicKey: hostPub,
       dir,
       knownHostsFor(otherPort: number) {
         const file = path.join(dir, `known_hosts_${otherPort}`);

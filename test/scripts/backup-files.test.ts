@@ -8,7 +8,7 @@ import {
   parseManifest,
 } from "../../scripts/lib/manifest";
 import { backupsToDelete } from "../../scripts/lib/retention";
-import { sshArgs } from "../../scripts/lib/ssh";
+import { knownHostsLine, sshArgs } from "../../scripts/lib/ssh";
 import { resource } from "../helpers/fake-pulumi";
 
 const info = {
@@ -19,6 +19,7 @@ const info = {
   hasEnv: true,
   release: null,
   unsafePaths: [],
+  unsafeEntries: [],
 };
 
 describe("backup names and manifests", () => {
@@ -115,5 +116,13 @@ describe("the ssh command line", () => {
     const defaults = sshArgs({ host: "h", port: 22, user: "root", jitsiDir: "/opt/jitsi" }, "true");
     expect(defaults.join(" ")).toContain("StrictHostKeyChecking=accept-new");
     expect(defaults).not.toContain("-i");
+  });
+});
+
+describe("the pinned host key", () => {
+  it("is written as a known_hosts line for the host, in [host]:port form off port 22", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly0123456789abcdefghij";
+    expect(knownHostsLine({ host: "203.0.113.10", port: 22 }, key)).toBe(`203.0.113.10 ${key}\n`);
+    expect(knownHostsLine({ host: "203.0.113.10", port: 2222 }, key)).toBe(`[203.0.113.10]:2222 ${key}\n`);
   });
 });

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { runBackup } from "../../scripts/lib/backup";
 import { sha256File } from "../../scripts/lib/archive";
 import { parseManifest } from "../../scripts/lib/manifest";
+import { targetFromOutputs } from "../../scripts/lib/ssh";
+import { sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
@@ -107,6 +109,75 @@ describe("backup", () => {
       runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
     ).rejects.toThrow(/SSH connection .* failed or dropped \(.*[Hh]ost key/);
     expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+  });
+
+  describe("pins the VM's host key from the stack's sshHostPublicKey output", () => {
+    let tmp: string;
+    let savedTmpdir: string | undefined;
+    beforeEach(() => {
+      // The temporary known_hosts goes under TMPDIR; a folder of our own shows that it is removed.
+      tmp = mkdtempSync(path.join(os.tmpdir(), "jitsi-tmpdir-"));
+      savedTmpdir = process.env.TMPDIR;
+      process.env.TMPDIR = tmp;
+    });
+    afterEach(() => {
+      if (savedTmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmpdir;
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    /** The target the stack outputs describe, pointed at the sshd's port (outputs always mean port 22). */
+    const stackTarget = (hostPublicKey: string) => ({
+      ...targetFromOutputs(
+        "dev",
+        sampleOutputs({ sshHost: "127.0.0.1", sshHostPublicKey: hostPublicKey }),
+        {},
+      ),
+      port: sshd.port,
+      user: sshd.user,
+      identity: sshd.identity,
+      jitsiDir: vm.jitsiDir,
+    });
+
+    it("backs up when the VM shows the pinned key, and removes the temporary known_hosts", async () => {
+      const { io, err } = captureIo();
+      const result = await runBackup(
+        { stack: "dev", target: stackTarget(sshd.hostPublicKey), backupsDir: backups, keep: 5 },
+        { io },
+      );
+      expect(existsSync(result.archive)).toBe(true);
+      expect(err.join("\n")).not.toMatch(/trusted on first use/);
+      expect(readdirSync(tmp)).toEqual([]);
+    });
+
+    it("refuses a VM that shows another key: host-key mismatch, nothing written", async () => {
+      const other = mkdtempSync(path.join(tmp, "other-key-"));
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(other, "k")]);
+      const otherKey = readFileSync(path.join(other, "k.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+      rmSync(other, { recursive: true });
+      await expect(
+        runBackup(
+          { stack: "dev", target: stackTarget(otherKey), backupsDir: backups, keep: 5 },
+          { io: captureIo().io },
+        ),
+      ).rejects.toThrow(
+        /host-key mismatch: the SSH host key of 127\.0\.0\.1 is not the one pinned by the stack's sshHostPublicKey output.*No backup was written/,
+      );
+      expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+      expect(readdirSync(tmp)).toEqual([]);
+    });
+
+    it("says the host key is trusted on first use when nothing pins it", async () => {
+      const { io, err } = captureIo();
+      // Port 1 refuses at once, so ssh never records a key in ~/.ssh/known_hosts.
+      const target = { host: "127.0.0.1", port: 1, user: sshd.user, jitsiDir: vm.jitsiDir };
+      await expect(runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io })).rejects.toThrow(
+        /failed or dropped/,
+      );
+      expect(err.filter((l) => /trusted on first use/.test(l))).toEqual([
+        "The VM's SSH host key is trusted on first use (accept-new): pass --known-hosts FILE, or deploy a stack that exports sshHostPublicKey, to pin it.",
+      ]);
+    });
   });
 
   it("keeps exactly the newest N backups and leaves other files alone", async () => {

@@ -154,6 +154,19 @@ describe("stack outputs", () => {
     expect(capture.err.join("\n")).toMatch(/SSH to stack 'dev' is closed: add your IP to jitsi:adminCidrs/);
   });
 
+  it("backup refuses a malformed sshHostPublicKey output instead of trusting any key", async () => {
+    const pulumi = fakePulumi({
+      outputs: { ...sampleOutputs(), sshHostPublicKey: "203.0.113.10 ssh-ed25519 AAAA" },
+    });
+    const capture = captureIo();
+    const code = await runMain(
+      () => backupMain(["--stack", "dev", "--out", scratch], capture.io, pulumi.run),
+      capture.io,
+    );
+    expect(code).toBe(1);
+    expect(capture.err.join("\n")).toMatch(/sshHostPublicKey: .*OpenSSH public key like ssh-ed25519 AAAA/);
+  });
+
   it("restore names the missing outputs of a stack that was never deployed", async () => {
     const pulumi = fakePulumi({ outputs: {} });
     const capture = captureIo();
@@ -193,6 +206,19 @@ describe("verify flags", () => {
     [["--stack", "dev", "--muc-domain", "muc..jitsi"], /--muc-domain must be a domain like meet.jitsi/],
     [["--stack", "dev", "--ca", "/nonexistent.pem"], /--ca \/nonexistent.pem cannot be read \(ENOENT\)/],
     [["--stack", "dev", "--no-focus=yes"], /Option '--no-focus' does not take an argument/],
+    ...[
+      "http://issuer.example.com/",
+      "http://10.0.0.5:8787/",
+      "http://127.0.0.1.nip.io/",
+      "http://localhost.example.com/",
+      "http://127.0.0.2/",
+      "ftp://issuer.example.com/",
+    ].map((issuer): [string[], RegExp] => [
+      ["--url", "https://meet.example.com/", "--app-id", "a", "--issuer-url", issuer],
+      new RegExp(
+        `--issuer-url must be https://, or http:// only on 127\\.0\\.0\\.1, ::1 or localhost, because the API key travels with it \\(got '${issuer.replace(/[.]/g, "\\.")}'\\)`,
+      ),
+    ]),
   ];
   it.each(cases)("%j", async (argv, message) => {
     const pulumi = fakePulumi({});
@@ -202,6 +228,20 @@ describe("verify flags", () => {
     expect(capture.err.join("\n")).toMatch(message);
     expect(capture.err).toHaveLength(1);
     expect(pulumi.calls).toEqual([]);
+  });
+
+  it.each([
+    "http://127.0.0.1:8787/",
+    "http://[::1]:8787/",
+    "http://localhost:8787/",
+    "https://issuer.example.com/",
+  ])("accepts --issuer-url %s (https, or http on loopback)", async (issuer) => {
+    const capture = captureIo();
+    const argv = ["--url", "https://meet.example.com/", "--app-id", "a", "--issuer-url", issuer];
+    const code = await runMain(() => verifyMain(argv, capture.io, fakePulumi({}).run), capture.io);
+    // The next check complains: the issuer URL itself passed.
+    expect(code).toBe(2);
+    expect(capture.err).toEqual(["verify: --url needs the environment variable VERIFY_JWT_SECRET."]);
   });
 
   it("--help lists the checks and exit codes", async () => {

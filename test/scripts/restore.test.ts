@@ -1,6 +1,8 @@
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -15,10 +17,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { runBackup } from "../../scripts/lib/backup";
 import { manifestPathFor } from "../../scripts/lib/manifest";
 import { runRestore, type RestoreOptions } from "../../scripts/lib/restore";
-import { runRemoteScript } from "../../scripts/lib/ssh";
+import { sha256File } from "../../scripts/lib/archive";
+import { remoteScript, runRemoteScript } from "../../scripts/lib/ssh";
+import { runMain } from "../../scripts/lib/cli";
+import { restoreMain } from "../../scripts/restore";
+import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
-import { snapshot, TRANSIENT, withoutTransient } from "../helpers/jitsi-tree";
+import { type CraftedEntry, craftBackup, snapshot, TRANSIENT, withoutTransient } from "../helpers/jitsi-tree";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
 
 let sshd: SshdFixture;
@@ -172,6 +178,158 @@ describe("restore", () => {
     });
   });
 
+  describe("refuses links out of the directory and special files, naming them, and changes nothing", () => {
+    const hostile: [string, CraftedEntry, RegExp][] = [
+      [
+        "a symlink to an absolute path",
+        { path: "./config/evil", type: "SymbolicLink", linkpath: "/tmp/x" },
+        /\.\/config\/evil -> \/tmp\/x/,
+      ],
+      [
+        "a symlink that climbs out",
+        { path: "./config/web/up", type: "SymbolicLink", linkpath: "../../../.." },
+        /\.\/config\/web\/up -> \.\.\/\.\.\/\.\.\/\.\./,
+      ],
+      [
+        "a hard link to ../../etc/passwd",
+        { path: "./config/passwd", type: "Link", linkpath: "../../etc/passwd" },
+        /\.\/config\/passwd link to \.\.\/\.\.\/etc\/passwd/,
+      ],
+      ["a FIFO", { path: "./config/pipe", type: "FIFO" }, /\.\/config\/pipe/],
+      ["a character device", { path: "./config/null", type: "CharacterDevice" }, /\.\/config\/null/],
+    ];
+
+    async function hostileBackup(entry: CraftedEntry) {
+      const file = path.join(backups, "dev", "2025-06-03T00-00-00Z.tar.gz");
+      const manifest = await craftBackup(vm.jitsiDir, [entry], file);
+      return { file, manifest };
+    }
+
+    it.each(hostile)("restore refuses %s before uploading", async (_what, entry, named) => {
+      const { file, manifest } = await hostileBackup(entry);
+      damageLiveTree();
+      const before = snapshot(vm.opt);
+      const attempt = runRestore(options({ archive: file, manifest }), {
+        io: captureIo().io,
+        now: () => restoreAt,
+      });
+      await expect(attempt).rejects.toThrow(/links or special files that could reach outside the directory/);
+      await expect(attempt).rejects.toThrow(named);
+      expect(snapshot(vm.opt)).toEqual(before);
+      expect(vm.calls()).toEqual([]);
+    });
+
+    it.each(hostile)("the VM's restore.sh refuses %s on its own", async (_what, entry, named) => {
+      const { file } = await hostileBackup(entry);
+      damageLiveTree();
+      const before = snapshot(vm.opt);
+      const remote = runRemoteScript(
+        vm.target,
+        "restore.sh",
+        ["restore", vm.jitsiDir, await sha256File(file), "2025-06-02T08-00-00Z", vm.control],
+        { stdin: Readable.from([readFileSync(file)]) },
+      );
+      const result = await remote.done;
+      expect(result.exitCode).toBe(3);
+      const said = result.stderrTail.join("\n");
+      expect(said).toMatch(/links or special files that could reach outside the directory/);
+      expect(said).toMatch(named);
+      expect(said).toMatch(/nothing was changed/);
+      expect(snapshot(vm.opt)).toEqual(before);
+      expect(vm.calls()).toEqual([]);
+    });
+  });
+
+  describe("a backup from before a JWT secret rotation", () => {
+    const stackSecret = "rotated-secret-0123456789abcdef-never-printed";
+
+    it("is refused before anything is uploaded, naming --allow-secret-mismatch, and no secret is printed", async () => {
+      damageLiveTree();
+      const before = snapshot(vm.opt);
+      const capture = captureIo();
+      const attempt = runRestore(options({ stackJwtSecret: stackSecret }), {
+        io: capture.io,
+        now: () => restoreAt,
+      });
+      await expect(attempt).rejects.toThrow(
+        /\.env holds a different JWT_APP_SECRET than stack 'dev' \(its jwtAppSecret output\).*"Invalid signature".*--allow-secret-mismatch/,
+      );
+      const message = await attempt.catch((error: Error) => error.message);
+      expect(`${message}\n${capture.text()}`).not.toMatch(/not-a-real-secret|rotated-secret/);
+      expect(capture.err.join("\n")).not.toContain("Restoring to");
+      expect(snapshot(vm.opt)).toEqual(before);
+      expect(vm.calls()).toEqual([]);
+    });
+
+    it("is refused when the backup's .env holds no JWT_APP_SECRET at all", async () => {
+      writeFileSync(path.join(vm.jitsiDir, ".env"), "CONFIG=/opt/jitsi/config\n", { mode: 0o600 });
+      const result = await runBackup(
+        { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+        { io: captureIo().io, now: () => new Date("2025-06-01T13:00:00Z") },
+      );
+      await expect(
+        runRestore(
+          options({
+            archive: result.archive,
+            manifest: manifestPathFor(result.archive),
+            stackJwtSecret: stackSecret,
+          }),
+          {
+            io: captureIo().io,
+            now: () => restoreAt,
+          },
+        ),
+      ).rejects.toThrow(/\.env holds no JWT_APP_SECRET.*--allow-secret-mismatch/);
+      expect(vm.calls()).toEqual([]);
+    });
+
+    it("restores when the secret matches the stack's", async () => {
+      const capture = captureIo();
+      await runRestore(options({ stackJwtSecret: "not-a-real-secret" }), {
+        io: capture.io,
+        now: () => restoreAt,
+      });
+      expect(vm.calls()).toEqual(["stop", "start"]);
+      expect(capture.err.join("\n")).toContain("the backup's JWT_APP_SECRET matches the stack's");
+    });
+
+    it("restores anyway with --allow-secret-mismatch, saying so", async () => {
+      const original = snapshot(vm.jitsiDir);
+      damageLiveTree();
+      const capture = captureIo();
+      await runRestore(options({ stackJwtSecret: stackSecret, allowSecretMismatch: true }), {
+        io: capture.io,
+        now: () => restoreAt,
+      });
+      expect(snapshot(vm.jitsiDir)).toEqual(withoutTransient(original));
+      expect(capture.err.join("\n")).toMatch(
+        /differs from the stack's.*going ahead \(--allow-secret-mismatch\)/,
+      );
+      expect(capture.text()).not.toMatch(/not-a-real-secret|rotated-secret/);
+    });
+
+    it("says the check is skipped when there are no stack outputs (explicit target)", async () => {
+      const capture = captureIo();
+      await runRestore(options({ dryRun: true }), { io: capture.io, now: () => restoreAt });
+      expect(capture.err.join("\n")).toContain(
+        "Not comparing the backup's JWT_APP_SECRET with the stack's: there are no stack outputs with --host.",
+      );
+    });
+
+    it("the CLI refuses, exit 1, with the secret from the stack outputs", async () => {
+      const pulumi = fakePulumi({ outputs: sampleOutputs() });
+      const capture = captureIo();
+      const code = await runMain(
+        () => restoreMain(["--stack", "dev", "--from", archive], capture.io, pulumi.run),
+        capture.io,
+      );
+      expect(code).toBe(1);
+      expect(capture.err.join("\n")).toMatch(/different JWT_APP_SECRET.*--allow-secret-mismatch/);
+      expect(capture.text()).not.toContain(sampleOutputs().jwtAppSecret);
+      expect(pulumi.calls).toEqual(["pulumi stack output --json --show-secrets --stack dev"]);
+    });
+  });
+
   describe("rolls back a failure partway through", () => {
     it("puts the previous directory back and starts it when the restored stack fails to start", async () => {
       damageLiveTree();
@@ -183,6 +341,82 @@ describe("restore", () => {
       expect(snapshot(vm.jitsiDir)).toEqual(damaged);
       expect(vm.calls()).toEqual(["stop", "start", "stop", "start"]);
       expect(readdirSync(vm.opt)).toEqual(["jitsi"]);
+    });
+
+    it("rolls back, keeping what appeared, when something recreates the directory before the restored tree moves in", async () => {
+      damageLiveTree();
+      const damaged = snapshot(vm.jitsiDir);
+      // A stand-in for a stray process: right after the live directory is moved aside, `mv` recreates it.
+      const shims = path.join(vm.root, "shims");
+      mkdirSync(shims);
+      const realMv = execFileSync("sh", ["-c", "command -v mv"], { encoding: "utf8" }).trim();
+      writeFileSync(
+        path.join(shims, "mv"),
+        [
+          "#!/bin/sh",
+          `'${realMv}' "$@" || exit`,
+          "for last do :; done",
+          `case $last in '${vm.jitsiDir}'.before-restore-*) mkdir '${vm.jitsiDir}' && echo stray > '${vm.jitsiDir}/made-by-another-process' ;; esac`,
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
+      const result = spawnSync(
+        "dash",
+        [
+          "-c",
+          remoteScript("restore.sh"),
+          "restore.sh",
+          "restore",
+          vm.jitsiDir,
+          manifest.sha256,
+          "STAMP",
+          vm.control,
+        ],
+        {
+          input: readFileSync(archive),
+          env: { ...process.env, PATH: `${shims}:${process.env.PATH}` },
+          encoding: "utf8",
+        },
+      );
+      expect(result.stderr).toMatch(
+        /appeared again after it was moved aside; what appeared is kept at .*jitsi\.appeared-during-restore-STAMP; rolling back/,
+      );
+      expect(result.status).toBe(4);
+      expect(snapshot(vm.jitsiDir)).toEqual(damaged);
+      expect(readdirSync(path.join(vm.opt, "jitsi.appeared-during-restore-STAMP"))).toEqual([
+        "made-by-another-process",
+      ]);
+      expect(readdirSync(vm.opt).sort()).toEqual(["jitsi", "jitsi.appeared-during-restore-STAMP"]);
+      expect(vm.calls()).toEqual(["stop", "stop", "start"]);
+    });
+
+    it("removes the staging folder (it holds secrets) when the SSH connection drops under dash", () => {
+      const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
+      // Like sshd after a dropped connection: the script's stderr is a pipe nobody reads any more.
+      const result = spawnSync(
+        "/usr/bin/python3",
+        [
+          "-c",
+          "import os, subprocess, sys\n" +
+            "r, w = os.pipe(); os.close(r)\n" +
+            "sys.exit(subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=w).returncode)",
+          "dash",
+          "-c",
+          remoteScript("restore.sh"),
+          "restore.sh",
+          "restore",
+          vm.jitsiDir,
+          manifest.sha256,
+          "STAMP",
+          vm.control,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(result.status).toBe(3);
+      expect(readdirSync(vm.opt)).toEqual(["jitsi"]);
+      expect(vm.calls()).toEqual([]);
     });
 
     it("changes nothing when the stack cannot be stopped", async () => {

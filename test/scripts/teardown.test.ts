@@ -1,13 +1,25 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { teardownMain } from "../../scripts/teardown";
 import { runMain } from "../../scripts/lib/cli";
+import { manifestPathFor, parseManifest } from "../../scripts/lib/manifest";
 import { fakePulumi, resource, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
+import { startProxy } from "../helpers/tcp-proxy";
 
 let sshd: SshdFixture;
 let vm: FakeVm;
@@ -46,6 +58,10 @@ const targetFlags = () => [
   vm.jitsiDir,
 ];
 
+/** Outputs of a stack whose VM is the sshd on 127.0.0.1 (so --host 127.0.0.1 names the stack's own VM). */
+const localOutputs = (overrides: Parameters<typeof sampleOutputs>[0] = {}) =>
+  sampleOutputs({ sshHost: "127.0.0.1", ipv4: "127.0.0.1", sshCommand: "ssh root@127.0.0.1", ...overrides });
+
 async function teardown(
   argv: string[],
   pulumi: ReturnType<typeof fakePulumi>,
@@ -64,7 +80,10 @@ const backupFiles = () =>
 describe("teardown", () => {
   it("backs up first, asks for the stack name, then runs pulumi destroy", async () => {
     let backupsWhenDestroyed: string[] = [];
-    const pulumi = fakePulumi({ onDestroy: () => (backupsWhenDestroyed = backupFiles()) });
+    const pulumi = fakePulumi({
+      outputs: localOutputs(),
+      onDestroy: () => (backupsWhenDestroyed = backupFiles()),
+    });
     const questions: string[] = [];
     const result = await teardown(["--stack", "dev", ...targetFlags()], pulumi, async (q) => {
       questions.push(q);
@@ -86,7 +105,7 @@ describe("teardown", () => {
   });
 
   it("destroys nothing when a different name is typed", async () => {
-    const pulumi = fakePulumi({});
+    const pulumi = fakePulumi({ outputs: localOutputs() });
     const result = await teardown(["--stack", "dev", ...targetFlags()], pulumi, async () => "prod");
     expect(result.code).toBe(1);
     expect(result.err.join("\n")).toContain(
@@ -111,7 +130,7 @@ describe("teardown", () => {
   });
 
   it("refuses a stack with delete protection on and says how to lift it", async () => {
-    const pulumi = fakePulumi({ outputs: sampleOutputs({ deleteProtection: true }) });
+    const pulumi = fakePulumi({ outputs: localOutputs({ deleteProtection: true }) });
     const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
     expect(result.code).toBe(1);
     expect(result.err.join("\n")).toContain(
@@ -122,7 +141,7 @@ describe("teardown", () => {
   });
 
   it("stops before destroying when the backup fails, and names --skip-backup", async () => {
-    const pulumi = fakePulumi({});
+    const pulumi = fakePulumi({ outputs: localOutputs() });
     const flags = targetFlags();
     flags[flags.indexOf("--jitsi-dir") + 1] = path.join(vm.opt, "missing");
     const result = await teardown(["--stack", "dev", "--yes", ...flags], pulumi);
@@ -162,6 +181,122 @@ describe("teardown", () => {
     const result = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi);
     expect(result.code).toBe(0);
     expect(result.out.join("\n")).toContain("Nothing billable is left in the stack.");
+  });
+
+  it("refuses a --host that is not the stack's VM (exit 2), before any backup or destroy", async () => {
+    const pulumi = fakePulumi({});
+    const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
+    expect(result.code).toBe(2);
+    expect(result.err.join("\n")).toMatch(
+      /--host 127\.0\.0\.1 is not the VM of stack 'dev' \(its sshHost and ipv4 outputs are 203\.0\.113\.10\).*--allow-other-host/,
+    );
+    expect(result.err).toHaveLength(1);
+    expect(pulumi.calls).toEqual(["pulumi stack output --json --show-secrets --stack dev"]);
+    expect(backupFiles()).toEqual([]);
+  });
+
+  it("--allow-other-host backs up another host on purpose, then destroys", async () => {
+    const pulumi = fakePulumi({});
+    const result = await teardown(
+      ["--stack", "dev", "--yes", "--allow-other-host", ...targetFlags()],
+      pulumi,
+    );
+    expect(result.code).toBe(0);
+    expect(backupFiles()).toHaveLength(1);
+    expect(pulumi.calls).toContain("pulumi destroy --stack dev --yes --non-interactive");
+  });
+
+  it("--allow-other-host needs --host", async () => {
+    const pulumi = fakePulumi({});
+    const result = await teardown(["--stack", "dev", "--yes", "--allow-other-host"], pulumi);
+    expect(result.code).toBe(2);
+    expect(result.err.join("\n")).toMatch(/--allow-other-host needs --host/);
+    expect(pulumi.calls).toEqual([]);
+  });
+
+  it("records the stack's Jitsi release in the backup manifest when the VM has no release file", async () => {
+    rmSync(path.join(vm.jitsiDir, ".jitsi-stack-release.json"));
+    const pulumi = fakePulumi({ outputs: localOutputs() });
+    const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
+    expect(result.code).toBe(0);
+    const [archive] = backupFiles();
+    const manifest = parseManifest(
+      readFileSync(manifestPathFor(path.join(backups, "dev", archive!)), "utf8"),
+    );
+    expect(manifest.jitsiRelease).toEqual({
+      tag: "stable-11146-2",
+      commit: "738058b44bc3029ea289bea180cd3838f702af8e",
+    });
+  });
+
+  it("pins the stack's host key for its own --host, and stops on a host-key mismatch before destroying", async () => {
+    const pinned = targetFlags().filter(
+      (_, i, all) => all[i] !== "--known-hosts" && all[i - 1] !== "--known-hosts",
+    );
+    const good = fakePulumi({ outputs: localOutputs({ sshHostPublicKey: sshd.hostPublicKey }) });
+    const ok = await teardown(["--stack", "dev", "--yes", ...pinned], good);
+    expect(ok.code).toBe(0);
+    expect(ok.err.join("\n")).not.toMatch(/trusted on first use/);
+    expect(backupFiles()).toHaveLength(1);
+
+    const wrongKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbA9JzqpmfJSDYcM+WHmPkNqqcBsBm8+GJ3bbq/jqQW";
+    const bad = fakePulumi({ outputs: localOutputs({ sshHostPublicKey: wrongKey }) });
+    const refused = await teardown(["--stack", "dev", "--yes", ...pinned], bad);
+    expect(refused.code).toBe(1);
+    expect(refused.err.join("\n")).toMatch(/host-key mismatch.*sshHostPublicKey.*Nothing was destroyed/s);
+    expect(bad.calls.some((c) => c.includes("destroy"))).toBe(false);
+    expect(backupFiles()).toHaveLength(1);
+  });
+
+  it("SIGTERM during the pre-teardown backup removes the temporary known_hosts and the partial file", async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "jitsi-teardown-sig-"));
+    const tmp = path.join(scratch, "tmp");
+    const bin = path.join(scratch, "bin");
+    mkdirSync(tmp);
+    mkdirSync(bin);
+    // A stand-in `pulumi` on PATH: teardown reads the outputs before the backup and calls nothing else by then.
+    writeFileSync(
+      path.join(scratch, "outputs.json"),
+      JSON.stringify(localOutputs({ sshHostPublicKey: sshd.hostPublicKey })),
+    );
+    writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\ncat '${path.join(scratch, "outputs.json")}'\n`, {
+      mode: 0o755,
+    });
+    const proxy = await startProxy({ targetPort: sshd.port, bytesPerSecond: 200_000 });
+    try {
+      const flags = ["--port", String(proxy.port), "--user", sshd.user, "--identity", sshd.identity];
+      const child = spawn(
+        process.execPath,
+        [
+          "--require",
+          "ts-node/register/transpile-only",
+          "scripts/teardown.ts",
+          "--stack",
+          "dev",
+          "--yes",
+        ].concat(["--out", backups, "--host", "127.0.0.1", ...flags, "--jitsi-dir", vm.jitsiDir]),
+        {
+          cwd: path.resolve(__dirname, "../.."),
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: tmp },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
+      const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const dir = path.join(backups, "dev");
+      for (let i = 0; i < 300; i += 1) {
+        const partial = existsSync(dir) && readdirSync(dir).find((n) => n.endsWith(".partial"));
+        if (partial && statSync(path.join(dir, partial)).size > 100_000) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(readdirSync(tmp).filter((n) => n.startsWith("jitsi-known-hosts-"))).toHaveLength(1);
+      child.kill("SIGTERM");
+      expect(await exit).toBe(143);
+      expect(readdirSync(tmp).filter((n) => n.startsWith("jitsi-known-hosts-"))).toEqual([]);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await proxy.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it("names the stack output problem when pulumi cannot read the stack", async () => {
