@@ -5,6 +5,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/offlineEngine";
+import { type FirewallRule, firewallRules } from "../../infra/render/firewall";
+import { meetingPortsClosed, sshOpenToInternet } from "../../policy/firewall";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
 
 const SERVER = "hcloud:index/server:Server";
@@ -67,20 +69,12 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     expect(userData).toContain(`JVB_ADVERTISE_IPS=${run.outputs.ipv4},${run.outputs.ipv6}`);
   });
 
-  it("the firewall allows SSH only from the example's admin CIDRs", () => {
-    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as Array<{ port: string; sourceIps: string[] }>;
-    expect(rules.map((r) => r.port)).toEqual(["80", "443", "10000", "22"]);
-    expect(rules.at(-1)!.sourceIps).toEqual(["203.0.113.7/32", "2001:db8:1234::/48"]);
+  it("the firewall is exactly the planned rule set: meeting ports for IPv4 and IPv6, SSH from the admin CIDRs", () => {
+    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as FirewallRule[];
+    expect(rules).toEqual(firewallRules(["203.0.113.7/32", "2001:db8:1234::/48"]));
+    expect(meetingPortsClosed(rules)).toEqual([]);
+    expect(sshOpenToInternet(rules)).toEqual([]);
     expect(run.outputs.sshCommand).toBe(`ssh root@${run.outputs.ipv4}`);
-  });
-
-  it("exports the SSH host key the VM presents, and keeps its private half secret", () => {
-    const userData = parse(String(revealSecrets(server.inputs.userData))) as {
-      ssh_keys: Record<string, string>;
-    };
-    expect(run.outputs.sshHostPublicKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
-    expect(userData.ssh_keys.ed25519_public).toBe(run.outputs.sshHostPublicKey);
-    expect(run.secretValues).toContain(userData.ssh_keys.ed25519_private);
   });
 
   it("labels the server with its environment and pinned release", () => {
@@ -161,7 +155,8 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
 describe("the Pulumi program with other settings", () => {
   it("SSH is closed when no admin CIDR is set: no rule and no SSH command", async () => {
     const run = await runProgram(exampleConfig({ adminCidrs: undefined }));
-    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as Array<{ port: string }>;
+    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as FirewallRule[];
+    expect(rules).toEqual(firewallRules([]));
     expect(rules.map((r) => r.port)).toEqual(["80", "443", "10000"]);
     expect(run.outputs).not.toHaveProperty("sshCommand");
   });

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JITSI_RELEASE } from "../../config/versions";
 import { firewallRules } from "../../infra/render/firewall";
 import { TYPES } from "../../policy/policies";
+import { readStackConfig } from "../../scripts/lib/stackConfig";
+import { runProgram } from "../helpers/program";
 import { type PolicyPackProcess, secret, startPolicyPack, UNKNOWN_STRING } from "./engine";
 
 /** The pack, started as `pulumi preview --policy-pack policy` starts it, fed requests as the engine sends them. */
@@ -31,6 +33,27 @@ const server = (overrides: Record<string, unknown> = {}, labels: Record<string, 
 });
 
 describe("the policy pack blocks a dangerous preview", () => {
+  it("passes every resource the program declares for the production stack, under its real type names", async () => {
+    const run = await runProgram(readStackConfig("Pulumi.prod.yaml"), "prod");
+    // The pack's type names must be the program's, or its policies would silently never apply.
+    expect([...new Set(run.resources.map((r) => r.type))]).toEqual(
+      expect.arrayContaining(Object.values(TYPES)),
+    );
+    for (const resource of run.resources) {
+      expect(await pack.check(resource.type, resource.name, resource.inputs), resource.type).toEqual([]);
+    }
+    const firewall = run.resources.find((r) => r.type === TYPES.firewall)!;
+    const sshFromAnywhere = [
+      ...(firewall.inputs.rules as unknown[]),
+      { direction: "in", protocol: "tcp", port: "22", sourceIps: ["0.0.0.0/0"], description: "ssh" },
+    ];
+    const violations = await pack.check(firewall.type, firewall.name, {
+      ...firewall.inputs,
+      rules: sshFromAnywhere,
+    });
+    expect(violations.map((v) => v.policy)).toContain("no-ssh-from-internet");
+  });
+
   it("passes the production stack as the program declares it", async () => {
     expect(await pack.check(TYPES.server, "meet-server", server())).toEqual([]);
     expect(
