@@ -8,13 +8,15 @@ import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline }
 import { formatPlanTable } from "./lib/planSummary";
 import { readStackConfig } from "./lib/stackConfig";
 
-const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR]
+const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
 
 Renders the whole deployment offline, from Pulumi.<stack>.yaml, by running the real Pulumi program
 under Pulumi's mock engine. Needs no credentials, no Pulumi CLI and no network.
 
   --stack NAME   stack whose Pulumi.<NAME>.yaml to use (default: dev)
   --out DIR      where to write plan.json, cloud-init.yaml and jitsi.env (default: out/<stack>)
+  --stack-file FILE
+                 read the stack's settings from FILE instead of Pulumi.<NAME>.yaml
   --help         show this text
 
 Exit codes: 0 rendered; 1 invalid settings or a secret found unmarked; 2 bad usage.`;
@@ -23,12 +25,17 @@ const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 class UsageError extends Error {}
 
-function parseFlags(argv: string[]): { stack: string; out: string } | "help" {
+function parseFlags(argv: string[]): { stack: string; out: string; stackFile: string } | "help" {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+      options: {
+        stack: { type: "string" },
+        out: { type: "string" },
+        "stack-file": { type: "string" },
+        help: { type: "boolean" },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -40,7 +47,11 @@ function parseFlags(argv: string[]): { stack: string; out: string } | "help" {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
     throw new UsageError(`--stack must be a stack name like dev or prod (got '${stack}')`);
   }
-  return { stack, out: parsed.values.out ?? path.join("out", stack) };
+  return {
+    stack,
+    out: parsed.values.out ?? path.join("out", stack),
+    stackFile: parsed.values["stack-file"] ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`),
+  };
 }
 
 /** Fails when a known secret shows up anywhere it is not marked secret. */
@@ -89,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
+  const stackFile = flags.stackFile;
   if (!existsSync(stackFile)) {
     throw new UsageError(
       `no stack file ${path.relative(process.cwd(), stackFile)}; create it or pass --stack with an existing stack`,

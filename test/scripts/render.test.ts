@@ -7,11 +7,7 @@ import { parse, stringify } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../scripts/lib/stackConfig";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
-const stackFiles: string[] = [];
-afterAll(() => {
-  rmSync(out, { recursive: true, force: true });
-  for (const file of stackFiles) rmSync(file, { force: true });
-});
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 /** Runs the command the npm script runs (the first test goes through `npm run render` itself). */
 function render(...args: string[]) {
@@ -25,17 +21,19 @@ function render(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** A throwaway stack file in the project root, derived from the example stack. */
-function stackFile(name: string, overrides: Record<string, unknown>): string {
+/**
+ * A throwaway stack file, derived from the example stack, in the test's own folder: never in the
+ * project root, where other test files list the Pulumi.*.yaml files.
+ */
+function stackFile(name: string, overrides: Record<string, unknown>): string[] {
   const doc = parse(readFileSync("Pulumi.dev.yaml", "utf8")) as { config: Record<string, unknown> };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete doc.config[`jitsi:${key}`];
     else doc.config[`jitsi:${key}`] = value;
   }
-  const file = `Pulumi.${name}.yaml`;
+  const file = path.join(out, `Pulumi.${name}.yaml`);
   writeFileSync(file, stringify(doc));
-  stackFiles.push(file);
-  return name;
+  return ["--stack", name, "--stack-file", file];
 }
 
 describe("npm run render", () => {
@@ -79,21 +77,23 @@ describe("npm run render", () => {
 
   it("refuses a stack file that holds a secret in plain text, without echoing it", () => {
     const jwtSecret = "c0ffee".repeat(8);
-    const stack = stackFile(`renderplain${process.pid}`, { jwtAppSecret: jwtSecret });
-    const result = render("--stack", stack, "--out", path.join(out, stack));
+    const stack = `renderplain${process.pid}`;
+    const flags = stackFile(stack, { jwtAppSecret: jwtSecret });
+    const result = render(...flags, "--out", path.join(out, stack));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in Pulumi.${stack}.yaml`);
     expect(result.stdout + result.stderr).not.toContain(jwtSecret);
   });
 
   it("keeps encrypted settings out of its output and files", () => {
-    const stack = stackFile(`rendersecret${process.pid}`, {
+    const stack = `rendersecret${process.pid}`;
+    const flags = stackFile(stack, {
       jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
       issuerApiKeys: { secure: "v1:DDDDEEEEFFFF:YYYY" },
       issuerCorsOrigins: ["https://app.example.com"],
     });
     const dir = path.join(out, stack);
-    const result = render("--stack", stack, "--out", dir);
+    const result = render(...flags, "--out", dir);
     expect(result.status, result.stderr).toBe(0);
     const everything = [
       result.stdout,
@@ -104,10 +104,11 @@ describe("npm run render", () => {
   });
 
   it("replaces encrypted values by placeholders and says so", () => {
-    const stack = stackFile(`rendersecure${process.pid}`, {
+    const stack = `rendersecure${process.pid}`;
+    const flags = stackFile(stack, {
       jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
     });
-    const result = render("--stack", stack, "--out", path.join(out, stack));
+    const result = render(...flags, "--out", path.join(out, stack));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(
       "Encrypted settings replaced by placeholders offline: jitsi:jwtAppSecret",
@@ -115,12 +116,13 @@ describe("npm run render", () => {
   });
 
   it("exits 1 and lists every invalid setting", () => {
-    const stack = stackFile(`renderbad${process.pid}`, {
+    const stack = `renderbad${process.pid}`;
+    const flags = stackFile(stack, {
       domain: "https://meet",
       location: "mars1",
       adminCidrs: ["0.0.0.0/0"],
     });
-    const result = render("--stack", stack, "--out", path.join(out, stack));
+    const result = render(...flags, "--out", path.join(out, stack));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("has 3 invalid setting(s)");
     expect(result.stderr).toContain("jitsi:domain must be a hostname like meet.example.com");
@@ -137,6 +139,7 @@ describe("npm run render", () => {
     ],
     [["--stack", "nosuchstack"], /no stack file Pulumi\.nosuchstack\.yaml/],
     [["extra"], /Unexpected argument 'extra'/],
+    [["--stack-file", "/nonexistent/Pulumi.dev.yaml"], /no stack file .*Pulumi\.dev\.yaml/],
   ])("rejects bad flags %j with exit 2 and the usage", (args, message) => {
     const result = render(...args);
     expect(result.status).toBe(2);
