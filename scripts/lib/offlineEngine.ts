@@ -19,6 +19,8 @@ export interface PlannedResource {
   name: string;
   /** Inputs as the program declared them; secret values still wrapped (see `isSecretValue`). */
   inputs: Record<string, unknown>;
+  /** The id the mock engine gave it. */
+  id: string;
 }
 
 export interface OfflineRun {
@@ -131,11 +133,12 @@ export async function runOffline(options: {
       newResource(args) {
         serial += 1;
         // Component resources only group their children; the plan lists what a provider creates.
-        if (args.custom !== false) resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const numericId = String(100000 + serial);
+        if (args.custom !== false)
+          resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: numericId });
         const outputs = fakeOutputs(args.type, args.name, args.inputs, serial);
         for (const field of GENERATED_SECRETS[args.type] ?? []) secretValues.add(String(outputs[field]));
         secretValues.add(String(outputs.result));
-        const numericId = String(100000 + serial);
         return { id: numericId, state: { ...args.inputs, ...outputs } };
       },
       call(args) {

@@ -96,7 +96,7 @@ function unwrap(v: unknown): unknown {
 describe("TokenIssuer", () => {
   it("deploys the bundled Worker as an ES module on token.<domain>, with workers.dev turned off", async () => {
     const { url, children, parents, component } = await build({}, 4);
-    expect(component).toBeDefined();
+    expect(component).toMatchObject({ type: "jitsi-stack:issuer:TokenIssuer" });
     expect(children.map((c) => c.type).sort()).toEqual([
       "cloudflare:index/workersCustomDomain:WorkersCustomDomain",
       "cloudflare:index/workersScript:WorkersScript",

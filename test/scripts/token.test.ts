@@ -43,7 +43,9 @@ describe("npm run token", () => {
 
   it("makes a non-moderator token with a one-hour TTL by default", () => {
     const run = token(["--room", "r", "--name", "Bob"]);
+    expect(run.status).toBe(0);
     const checked = verifyWithPyJwt(APP_ID, SECRET, run.stdout.trim());
+    expect(checked.reason).toBe("");
     expect(checked.claims!.context.user.moderator).toBe(false);
     expect((checked.claims!.exp as number) - (checked.claims!.iat as number)).toBe(3600);
   });

@@ -115,7 +115,8 @@ describe("issuer on the VM (host target)", () => {
       read_only: true,
       user: "1000:1000",
     });
-    expect(merged.services.web).toBeDefined();
+    // The override joins the release's services rather than replacing them.
+    expect(merged.services.web).toMatchObject({ image: expect.stringMatching(/\/web:/) });
   });
 
   it("refuses a setting with a line break rather than writing a broken env file", () => {

@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
+import { runOffline } from "../../scripts/lib/offlineEngine";
+import { exampleConfig, ofType } from "../helpers/program";
+
+/** Builds the addresses and the host alone, capturing the options each child resource was given. */
+async function buildHost() {
+  const options = new Map<string, pulumi.CustomResourceOptions>();
+  const run = await runOffline({
+    project: "jitsi-stack",
+    stack: "dev",
+    stackConfig: exampleConfig(),
+    load: async () => {
+      vi.resetModules();
+      const { loadSettings } = await import("../../config/load.js");
+      const { PublicIps } = await import("../../infra/publicIps.js");
+      const { JitsiHost } = await import("../../infra/jitsiHost.js");
+      const { settings } = loadSettings();
+      const addresses = new PublicIps("t", { settings });
+      new JitsiHost(
+        "t",
+        { settings, addresses, userData: pulumi.secret("#cloud-config\n") },
+        { transformations: [(args) => void options.set(args.type, args.opts)] },
+      );
+      return {};
+    },
+  });
+  return { run, options };
+}
+
+describe("JitsiHost", () => {
+  it("a replaced server frees its primary IPs first and takes the same ones back, so DNS stays", async () => {
+    const { run, options } = await buildHost();
+    expect(options.get("hcloud:index/server:Server")?.deleteBeforeReplace).toBe(true);
+    const [ipv4, ipv6] = ofType(run, "hcloud:index/primaryIp:PrimaryIp");
+    expect([ipv4!.inputs.autoDelete, ipv6!.inputs.autoDelete]).toEqual([false, false]);
+    const server = ofType(run, "hcloud:index/server:Server")[0]!;
+    expect(server.inputs.publicNets).toEqual([
+      { ipv4Enabled: true, ipv4: Number(ipv4!.id), ipv6Enabled: true, ipv6: Number(ipv6!.id) },
+    ]);
+    expect(ofType(run, "hcloud:index/rdns:Rdns").map((r) => r.inputs.primaryIpId)).toEqual([
+      Number(ipv4!.id),
+      Number(ipv6!.id),
+    ]);
+  });
+
+  it("attaches the firewall it creates, and installs every configured SSH key", async () => {
+    const { run } = await buildHost();
+    const firewall = ofType(run, "hcloud:index/firewall:Firewall")[0]!;
+    const keys = ofType(run, "hcloud:index/sshKey:SshKey");
+    const server = ofType(run, "hcloud:index/server:Server")[0]!;
+    expect(server.inputs.firewallIds).toEqual([Number(firewall.id)]);
+    expect(server.inputs.sshKeys).toEqual(keys.map((k) => k.id));
+    expect(keys.map((k) => k.inputs.publicKey)).toEqual([
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example",
+    ]);
+  });
+});
