@@ -18,8 +18,8 @@ export interface FakeVm {
   control: string;
   target: SshTarget;
   calls(): string[];
-  /** The next `control ACTION` exits 1 (once). */
-  failNext(action: "stop" | "start"): void;
+  /** The next `control ACTION` exits 1 (the next `times` calls of that action; once by default). */
+  failNext(action: "stop" | "start", times?: number): void;
   remove(): void;
 }
 
@@ -36,7 +36,13 @@ export function makeFakeVm(sshd: SshdFixture): FakeVm {
     [
       "#!/bin/sh",
       `echo "$1" >> '${log}'`,
-      `if [ -e '${root}/fail-'"$1" ]; then rm -f '${root}/fail-'"$1"; echo "stand-in: $1 failed on purpose" >&2; exit 1; fi`,
+      `flag='${root}/fail-'"$1"`,
+      'if [ -e "$flag" ]; then',
+      '  left=$(cat "$flag")',
+      '  if [ "${left:-1}" -le 1 ]; then rm -f "$flag"; else echo $((left - 1)) >"$flag"; fi',
+      '  echo "stand-in: $1 failed on purpose" >&2',
+      "  exit 1",
+      "fi",
       "",
     ].join("\n"),
   );
@@ -55,7 +61,7 @@ export function makeFakeVm(sshd: SshdFixture): FakeVm {
       jitsiDir,
     },
     calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : []),
-    failNext: (action) => writeFileSync(path.join(root, `fail-${action}`), ""),
+    failNext: (action, times = 1) => writeFileSync(path.join(root, `fail-${action}`), String(times)),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -30,8 +31,22 @@ export const TRANSIENT = [
 ];
 
 /**
- * A stand-in for /opt/jitsi with files of many kinds: binary, empty, nested, odd names, a symlink, and
- * modes that matter (.env 0600, an executable, a read-only file, a private directory).
+ * Owners that differ from root's, set on the tree when the tests run as root (CI does): the containers
+ * write as uid 1000, and one entry has an owner that exists nowhere, uid 1001 with gid 1002.
+ */
+export const OWNED: Record<string, [uid: number, gid: number]> = {
+  "config/prosody": [1000, 1000],
+  "config/prosody/config/data/big.bin": [1000, 1000],
+  "config/web/acme/account.json": [1000, 1000],
+  "config/jvb/private": [1000, 1000],
+  "config/web/cert-link.pem": [1000, 1000],
+  "config/jicofo/a/b/c/d/deep.conf": [1001, 1002],
+};
+
+/**
+ * A stand-in for /opt/jitsi with files of many kinds: binary, empty, nested, odd names, a symlink, owners
+ * other than root (see OWNED), and modes that matter (.env 0600, an executable, a read-only file, a private
+ * directory).
  */
 export function makeJitsiTree(root: string): void {
   const file = (rel: string, content: string | Buffer, mode = 0o644) => {
@@ -68,30 +83,43 @@ export function makeJitsiTree(root: string): void {
     if (/\.\w+$/.test(rel)) file(rel, "transient\n");
     else mkdirSync(path.join(root, rel), { recursive: true });
   }
+  if (process.getuid?.() === 0) {
+    for (const [rel, [uid, gid]] of Object.entries(OWNED)) lchownSync(path.join(root, rel), uid, gid);
+  }
 }
 
 export interface Entry {
   type: "file" | "dir" | "symlink";
   mode: string;
+  /** Numeric owner and group, as the containers see them. */
+  uid: number;
+  gid: number;
   sha256?: string;
   target?: string;
 }
 
-/** Every entry under root (root itself as "."), with type, permission bits, and content hash or link target. */
+/**
+ * Every entry under root (root itself as "."), with type, permission bits, numeric owner and group, and
+ * content hash or link target.
+ */
 export function snapshot(root: string): Record<string, Entry> {
   const result: Record<string, Entry> = {};
   const walk = (rel: string) => {
     const full = path.join(root, rel);
     const stat = lstatSync(full);
     const mode = (stat.mode & 0o7777).toString(8);
-    if (stat.isSymbolicLink()) result[rel] = { type: "symlink", mode: "", target: readlinkSync(full) };
-    else if (stat.isDirectory()) {
-      result[rel] = { type: "dir", mode };
+    const { uid, gid } = stat;
+    if (stat.isSymbolicLink()) {
+      result[rel] = { type: "symlink", mode: "", uid, gid, target: readlinkSync(full) };
+    } else if (stat.isDirectory()) {
+      result[rel] = { type: "dir", mode, uid, gid };
       for (const name of readdirSync(full)) walk(rel === "." ? name : path.join(rel, name));
     } else {
       result[rel] = {
         type: "file",
         mode,
+        uid,
+        gid,
         sha256: createHash("sha256").update(readFileSync(full)).digest("hex"),
       };
     }

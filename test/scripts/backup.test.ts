@@ -1,14 +1,25 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { list } from "tar";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { backupMain } from "../../scripts/backup";
 import { runBackup } from "../../scripts/lib/backup";
+import { runMain } from "../../scripts/lib/cli";
 import { sha256File } from "../../scripts/lib/archive";
 import { parseManifest } from "../../scripts/lib/manifest";
 import { targetFromOutputs } from "../../scripts/lib/ssh";
-import { sampleOutputs } from "../helpers/fake-pulumi";
+import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
@@ -202,6 +213,55 @@ describe("backup", () => {
       "2025-06-04T00-00-00Z.tar.gz",
       "notes.txt",
     ]);
+  });
+
+  it("keeps the newest 10 when --keep is not given", async () => {
+    const dir = path.join(backups, "dev");
+    // Ten earlier backups (names are all retention reads), then one real backup through the CLI: 11 in all.
+    const old = Array.from({ length: 10 }, (_, i) => `2020-01-${String(i + 1).padStart(2, "0")}T00-00-00Z`);
+    mkdirSync(dir, { recursive: true });
+    for (const stamp of old) {
+      writeFileSync(path.join(dir, `${stamp}.tar.gz`), "old");
+      writeFileSync(path.join(dir, `${stamp}.manifest.json`), "{}");
+    }
+    const capture = captureIo();
+    const pulumi = fakePulumi({});
+    const code = await runMain(
+      () =>
+        backupMain(
+          [
+            "--stack",
+            "dev",
+            "--out",
+            backups,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(sshd.port),
+            "--user",
+            sshd.user,
+            "--identity",
+            sshd.identity,
+            "--known-hosts",
+            sshd.knownHosts,
+            "--jitsi-dir",
+            vm.jitsiDir,
+          ],
+          capture.io,
+          pulumi.run,
+        ),
+      capture.io,
+    );
+    expect(code).toBe(0);
+    expect(pulumi.calls).toEqual([]);
+    const archives = readdirSync(dir)
+      .filter((n) => n.endsWith(".tar.gz"))
+      .sort();
+    expect(archives).toHaveLength(10);
+    expect(archives.slice(0, 9)).toEqual(old.slice(1).map((stamp) => `${stamp}.tar.gz`));
+    expect(archives[9]).not.toMatch(/^2020-/);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".manifest.json"))).toHaveLength(10);
+    expect(capture.out.join("\n")).toContain("removed old backup (keeping 10): 2020-01-01T00-00-00Z.tar.gz");
   });
 
   it("refuses to overwrite a backup made in the same second", async () => {

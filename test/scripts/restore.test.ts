@@ -24,7 +24,14 @@ import { restoreMain } from "../../scripts/restore";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
-import { type CraftedEntry, craftBackup, snapshot, TRANSIENT, withoutTransient } from "../helpers/jitsi-tree";
+import {
+  type CraftedEntry,
+  craftBackup,
+  OWNED,
+  snapshot,
+  TRANSIENT,
+  withoutTransient,
+} from "../helpers/jitsi-tree";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
 
 let sshd: SshdFixture;
@@ -77,16 +84,25 @@ function damageLiveTree() {
 const restoreAt = new Date("2025-06-02T08:00:00Z");
 
 describe("restore", () => {
-  it("gives back a byte-identical tree with modes kept, and keeps the replaced directory aside", async () => {
+  it("gives back a byte-identical tree with modes and numeric owners kept, and keeps the replaced directory aside", async () => {
     const original = snapshot(vm.jitsiDir);
     expect(original).toHaveProperty(["config/jibri/logs/recorder-0.txt"]);
+    // The tests run as root (as restore does on the VM), so the fixture holds uid 1000 and 1001:1002 entries.
+    expect(process.getuid?.()).toBe(0);
+    const owners = (tree: Record<string, { uid: number; gid: number }>) =>
+      Object.keys(OWNED).map((rel) => [rel, tree[rel]?.uid, tree[rel]?.gid]);
+    const expectedOwners = Object.entries(OWNED).map(([rel, [uid, gid]]) => [rel, uid, gid]);
+    expect(owners(original)).toEqual(expectedOwners);
     damageLiveTree();
+    // A bad edit as root also takes a container's file over; the restore gives it back to uid 1000.
+    execFileSync("chown", ["0:0", path.join(vm.jitsiDir, "config/web/acme/account.json")]);
     const damaged = snapshot(vm.jitsiDir);
     const { io, out } = captureIo();
 
     const result = await runRestore(options(), { io, now: () => restoreAt });
 
     expect(snapshot(vm.jitsiDir)).toEqual(withoutTransient(original));
+    expect(owners(snapshot(vm.jitsiDir))).toEqual(expectedOwners);
     for (const rel of TRANSIENT) expect(snapshot(vm.jitsiDir)).not.toHaveProperty([rel]);
     expect(result.aside).toBe(`${vm.opt}/jitsi.before-restore-2025-06-02T08-00-00Z`);
     expect(snapshot(result.aside!)).toEqual(damaged);
@@ -341,6 +357,120 @@ describe("restore", () => {
       expect(snapshot(vm.jitsiDir)).toEqual(damaged);
       expect(vm.calls()).toEqual(["stop", "start", "stop", "start"]);
       expect(readdirSync(vm.opt)).toEqual(["jitsi"]);
+    });
+
+    it("says RESTORE FAILED AND THE ROLLBACK FAILED (exit 1) and what to do by hand when the previous directory will not start either", async () => {
+      damageLiveTree();
+      const damaged = snapshot(vm.jitsiDir);
+      vm.failNext("start", 2); // the restored stack fails to start, and so does the previous one
+      const capture = captureIo();
+      const code = await runMain(
+        () =>
+          restoreMain(
+            [
+              "--stack",
+              "dev",
+              "--from",
+              archive,
+              "--host",
+              "127.0.0.1",
+              "--port",
+              String(sshd.port),
+              "--user",
+              sshd.user,
+              "--identity",
+              sshd.identity,
+              "--known-hosts",
+              sshd.knownHosts,
+              "--jitsi-dir",
+              vm.jitsiDir,
+              "--control",
+              vm.control,
+            ],
+            capture.io,
+            fakePulumi({}).run,
+          ),
+        capture.io,
+      );
+      expect(code).toBe(1);
+      const said = capture.err.join("\n");
+      expect(said).toContain(
+        `RESTORE FAILED AND THE ROLLBACK FAILED: the previous directory is back at ${vm.jitsiDir} but starting it failed: check 'systemctl status jitsi-meet'. Act now: the stack may be down.`,
+      );
+      expect(said).not.toContain("was rolled back");
+      expect(vm.calls()).toEqual(["stop", "start", "stop", "start"]);
+      // The previous directory is back in place; the restored tree went with the staging folder.
+      expect(snapshot(vm.jitsiDir)).toEqual(damaged);
+      expect(readdirSync(vm.opt)).toEqual(["jitsi"]);
+    });
+
+    describe("when a rollback move fails, restore.sh exits 5 and says where the previous directory is", () => {
+      /** Runs restore.sh under dash with an `mv` that fails when moving FROM to a path matching TO. */
+      function restoreWithFailingMv(from: string, to: string) {
+        const shims = path.join(vm.root, "shims");
+        mkdirSync(shims);
+        const realMv = execFileSync("sh", ["-c", "command -v mv"], { encoding: "utf8" }).trim();
+        writeFileSync(
+          path.join(shims, "mv"),
+          [
+            "#!/bin/sh",
+            `case "$2|$3" in '${from}|'${to}) echo "mv: stand-in failure" >&2; exit 1 ;; esac`,
+            `exec '${realMv}' "$@"`,
+            "",
+          ].join("\n"),
+          { mode: 0o755 },
+        );
+        vm.failNext("start"); // the restored stack fails to start, which starts the rollback
+        const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
+        return spawnSync(
+          "dash",
+          [
+            "-c",
+            remoteScript("restore.sh"),
+            "restore.sh",
+            "restore",
+            vm.jitsiDir,
+            manifest.sha256,
+            "STAMP",
+            vm.control,
+          ],
+          {
+            input: readFileSync(archive),
+            env: { ...process.env, PATH: `${shims}:${process.env.PATH}` },
+            encoding: "utf8",
+          },
+        );
+      }
+
+      it("the restored tree cannot be moved away: the previous directory waits at the aside path", () => {
+        const original = snapshot(vm.jitsiDir);
+        damageLiveTree();
+        const damaged = snapshot(vm.jitsiDir);
+        const aside = `${vm.jitsiDir}.before-restore-STAMP`;
+        const result = restoreWithFailingMv(vm.jitsiDir, "*/failed-tree");
+        expect(result.status).toBe(5);
+        expect(result.stderr).toContain(
+          `restore: cannot move ${vm.jitsiDir} away; the previous directory is at ${aside}: move it back by hand and start the stack`,
+        );
+        expect(snapshot(aside)).toEqual(damaged);
+        expect(snapshot(vm.jitsiDir)).toEqual(withoutTransient(original));
+        expect(readdirSync(vm.opt).sort()).toEqual(["jitsi", "jitsi.before-restore-STAMP"]);
+        expect(vm.calls()).toEqual(["stop", "start", "stop"]);
+      });
+
+      it("the previous directory cannot be moved back: it waits at the aside path, the directory is gone", () => {
+        damageLiveTree();
+        const damaged = snapshot(vm.jitsiDir);
+        const aside = `${vm.jitsiDir}.before-restore-STAMP`;
+        const result = restoreWithFailingMv(aside, `'${vm.jitsiDir}'`);
+        expect(result.status).toBe(5);
+        expect(result.stderr).toContain(
+          `restore: cannot move ${aside} back to ${vm.jitsiDir}: do it by hand and start the stack`,
+        );
+        expect(snapshot(aside)).toEqual(damaged);
+        expect(readdirSync(vm.opt)).toEqual(["jitsi.before-restore-STAMP"]);
+        expect(vm.calls()).toEqual(["stop", "start", "stop"]);
+      });
     });
 
     it("rolls back, keeping what appeared, when something recreates the directory before the restored tree moves in", async () => {

@@ -140,6 +140,23 @@ describe("teardown", () => {
     expect(backupFiles()).toEqual([]);
   });
 
+  it("refuses a protected stack at a terminal too, before asking, backing up or destroying", async () => {
+    const pulumi = fakePulumi({ outputs: localOutputs({ deleteProtection: true }) });
+    const questions: string[] = [];
+    const result = await teardown(["--stack", "dev", ...targetFlags()], pulumi, async (q) => {
+      questions.push(q);
+      return "dev";
+    });
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toContain(
+      "Stack 'dev' has delete protection on, so teardown refuses it. To lift it: pulumi config set jitsi:deleteProtection false --stack dev && pulumi up --stack dev; then run teardown again. Nothing was destroyed.",
+    );
+    expect(questions).toEqual([]);
+    expect(pulumi.calls).toEqual(["pulumi stack output --json --show-secrets --stack dev"]);
+    expect(backupFiles()).toEqual([]);
+    expect(existsSync(path.join(backups, "dev"))).toBe(false);
+  });
+
   it("stops before destroying when the backup fails, and names --skip-backup", async () => {
     const pulumi = fakePulumi({ outputs: localOutputs() });
     const flags = targetFlags();
@@ -174,6 +191,43 @@ describe("teardown", () => {
     expect(out).not.toContain("meet-ipv4");
     expect(out).not.toContain("admin-key");
     expect(result.err.join("\n")).toContain("pulumi destroy failed (exit 1)");
+  });
+
+  describe("names each billable kind that outlives the destroy", () => {
+    const kinds: [string, string][] = [
+      ["hcloud:index/server:Server", "server (billed hourly)"],
+      ["hcloud:index/primaryIp:PrimaryIp", "primary IP (billed while it exists)"],
+      ["hcloud:index/floatingIp:FloatingIp", "floating IP (billed while it exists)"],
+      ["hcloud:index/volume:Volume", "volume (billed per GB)"],
+      ["hcloud:index/snapshot:Snapshot", "snapshot (billed per GB)"],
+      ["hcloud:index/loadBalancer:LoadBalancer", "load balancer (billed hourly)"],
+      ["cloudflare:index/dnsRecord:DnsRecord", "DNS record (free, but still points at the old IP)"],
+      ["cloudflare:index/record:Record", "DNS record (free, but still points at the old IP)"],
+    ];
+
+    it.each(kinds)("%s, kept by retainOnDelete or left in the stack", async (type, what) => {
+      const kept = resource(type, "kept", { retainOnDelete: true });
+      const stuck = resource(type, "stuck");
+      const locked = resource(type, "locked", { protect: true });
+      const gone = resource(type, "gone");
+      const pulumi = fakePulumi({
+        before: [kept, stuck, locked, gone],
+        after: [stuck, locked],
+        destroyExitCode: 1, // a protected resource stops pulumi destroy
+      });
+      const result = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi);
+      expect(result.code).toBe(1);
+      const out = result.out.join("\n");
+      expect(out).toContain("Left behind (check the Hetzner and Cloudflare consoles):");
+      const rows = result.out.filter((line) => line.startsWith("  "));
+      expect(rows).toEqual([
+        `  ${what}: kept (id kept-id) - retainOnDelete: kept in the cloud, no longer in the stack`,
+        `  ${what}: stuck (id stuck-id) - still in the stack (destroy stopped)`,
+        `  ${what}: locked (id locked-id) - protected in the stack (pulumi state unprotect)`,
+      ]);
+      expect(out).not.toContain("gone");
+      expect(out).not.toContain("Nothing billable is left");
+    });
   });
 
   it("says nothing billable is left after a clean destroy", async () => {

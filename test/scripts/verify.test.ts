@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../../scripts/lib/cli";
 import { judgeCertificate, judgeConfig, judgeLobby, judgeRefusal } from "../../scripts/lib/verify/checks";
@@ -8,6 +9,7 @@ import { fakePulumi } from "../helpers/fake-pulumi";
 import { jitsiConfigJs, startHttpsServer } from "../helpers/https-server";
 import { captureIo } from "../helpers/io";
 import { startProsody, type ProsodyFixture } from "../helpers/prosody";
+import { type RunningIssuer, startNodeIssuer } from "../issuer/targets";
 
 const SECRET = "verify-test-secret-0123456789abcdef";
 
@@ -110,6 +112,43 @@ describe("HTTPS", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("the certificate's days left (renewal runs 30 days ahead, so under 7 means it is broken)", () => {
+  it.each([
+    [6, false],
+    [8, true],
+  ])("a served certificate valid for %i more days: pass is %s", async (days, ok) => {
+    const server = await startHttpsServer({ "/": "ok" }, { days });
+    try {
+      const { certificate } = await httpsGet(server.url, { ca: server.ca, timeoutMs: 5000 });
+      const result = judgeCertificate(certificate.validTo, certificate.issuer, new Date());
+      expect(result.ok).toBe(ok);
+      expect(result.detail.includes("renewal is not working")).toBe(!ok);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("passes at exactly 7 whole days left and fails one second short of them", () => {
+    const now = new Date("2025-06-01T12:00:00Z");
+    const day = 86_400_000;
+    const at = (ms: number) => judgeCertificate(new Date(now.getTime() + ms), "R11", now);
+    expect(at(7 * day)).toEqual({
+      name: "HTTPS certificate",
+      ok: true,
+      detail: "valid until 2025-06-08 (7 days), issuer R11",
+    });
+    expect(at(7 * day - 1000)).toEqual({
+      name: "HTTPS certificate",
+      ok: false,
+      detail:
+        "valid until 2025-06-08 (6 days), issuer R11: renewal is not working (check the web container's logs)",
+    });
+    expect(at(6 * day).ok).toBe(false);
+    expect(at(8 * day).ok).toBe(true);
+    expect(at(-day)).toMatchObject({ ok: false, detail: expect.stringContaining("(-1 days)") });
   });
 });
 
@@ -230,6 +269,80 @@ describe("verify against Debian's Prosody (no Jitsi token module)", () => {
     } finally {
       delete process.env.VERIFY_JWT_SECRET;
     }
+  });
+
+  describe("the issuer row, against the real Node issuer (npm run issuer)", () => {
+    const ISSUER = "issuer returns a working token";
+    const apiKey = randomBytes(24).toString("hex");
+    const wrongKey = randomBytes(24).toString("hex");
+    let issuer: RunningIssuer;
+    let otherSecretIssuer: RunningIssuer;
+    beforeAll(async () => {
+      const env = { JWT_APP_ID: "jitsi-stack", JITSI_DOMAIN: "localhost", ISSUER_API_KEYS: apiKey };
+      [issuer, otherSecretIssuer] = await Promise.all([
+        startNodeIssuer({ ...env, JWT_APP_SECRET: SECRET }),
+        startNodeIssuer({ ...env, JWT_APP_SECRET: "another-secret-than-the-stack-0123456789" }),
+      ]);
+    });
+    afterAll(async () => {
+      await Promise.all([issuer?.stop(), otherSecretIssuer?.stop()]);
+    });
+
+    /** The CLI with an explicit target, the issuer's API key in VERIFY_ISSUER_API_KEY. */
+    async function verifyWithIssuer(issuerUrl: string, key: string) {
+      process.env.VERIFY_JWT_SECRET = SECRET;
+      process.env.VERIFY_ISSUER_API_KEY = key;
+      const capture = captureIo();
+      try {
+        const code = await runMain(
+          () =>
+            verifyMain(
+              [
+                ...["--url", server.url, "--ca", server.caFile, "--app-id", "jitsi-stack", "--guests", "on"],
+                ...["--issuer-url", issuerUrl, "--no-focus", "--settle-ms", "200", "--timeout-ms", "5000"],
+              ],
+              capture.io,
+              fakePulumi({}).run,
+            ),
+          capture.io,
+        );
+        const row = capture.out
+          .join("\n")
+          .split("\n")
+          .find((line) => line.startsWith(ISSUER));
+        return { code, row, text: capture.text() };
+      } finally {
+        delete process.env.VERIFY_JWT_SECRET;
+        delete process.env.VERIFY_ISSUER_API_KEY;
+      }
+    }
+
+    it("passes when the issuer hands out a token that verifies and joins as owner", async () => {
+      const result = await verifyWithIssuer(`${issuer.baseUrl}/`, apiKey);
+      expect(result.row).toMatch(/^issuer returns a working token +pass +joined as owner/);
+      expect(result.text).toContain("  pass  issuer returns a working token");
+      expect(result.code).toBe(1); // the token-module checks still fail on this Prosody
+      expect(result.text).not.toContain(apiKey);
+      expect(result.text).not.toContain(SECRET);
+    });
+
+    it("fails with the issuer's answer when the API key is wrong, and prints neither key", async () => {
+      const result = await verifyWithIssuer(`${issuer.baseUrl}/`, wrongKey);
+      expect(result.row).toMatch(
+        new RegExp(
+          `^issuer returns a working token +FAIL +${issuer.baseUrl.replace(/\./g, "\\.")} answered HTTP 401: the bearer token is not a valid API key or ID token`,
+        ),
+      );
+      expect(result.code).toBe(1);
+      expect(result.text).not.toContain(wrongKey);
+      expect(result.text).not.toContain(apiKey);
+    });
+
+    it("fails when the issuer signs with another secret than the stack's", async () => {
+      const result = await verifyWithIssuer(otherSecretIssuer.baseUrl, apiKey);
+      expect(result.row).toMatch(/^issuer returns a working token +FAIL +signature verification failed/);
+      expect(result.text).not.toContain(apiKey);
+    });
   });
 
   it("reports an unreachable site as failed checks, not a crash", async () => {
