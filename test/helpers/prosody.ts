@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort, waitForPort } from "./sshd";
+import { type Daemon, freePort, startDaemon } from "./daemon";
 
 /**
  * Debian's Prosody on 127.0.0.1 with a throwaway config shaped like docker-jitsi-meet's (XMPP domain
@@ -60,21 +59,10 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   ].join("\n");
   const configFile = path.join(dir, "prosody.cfg.lua");
   writeFileSync(configFile, config);
-  const child: ChildProcess = spawn("prosody", ["-F", "--config", configFile], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let daemon: Daemon;
   try {
-    await Promise.race([
-      waitForPort(port),
-      exited.then(() => {
-        throw new Error(`prosody exited: ${stderr.trim()}`);
-      }),
-    ]);
+    daemon = await startDaemon("prosody", "prosody", ["-F", "--config", configFile], port);
   } catch (error) {
-    child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -84,8 +72,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     mucDomain: "muc.meet.jitsi",
     guestDomain: "guest.meet.jitsi",
     async stop() {
-      child.kill("SIGTERM");
-      await exited;
+      await daemon.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

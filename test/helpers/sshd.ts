@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { type Daemon, freePort, startDaemon } from "./daemon";
 
 /** A real OpenSSH server (Debian's openssh-server) on 127.0.0.1, with throwaway host and user keys. */
 export interface SshdFixture {
@@ -20,34 +20,6 @@ export interface SshdFixture {
   /** Scratch folder the fixture owns and deletes on stop(). */
   dir: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export async function startSshd(): Promise<SshdFixture> {
@@ -85,22 +57,11 @@ export async function startSshd(): Promise<SshdFixture> {
         "",
       ].join("\n"),
     );
-    const child: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    let daemon: Daemon;
     try {
-      await Promise.race([
-        waitForPort(port),
-        exited.then(() => {
-          throw new Error(`sshd exited: ${stderr.trim()}`);
-        }),
-      ]);
+      daemon = await startDaemon("sshd", "/usr/sbin/sshd", ["-D", "-e", "-f", config], port);
     } catch (error) {
       lastError = (error as Error).message;
-      child.kill("SIGKILL");
       continue;
     }
     const hostPub = readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
@@ -120,8 +81,7 @@ export async function startSshd(): Promise<SshdFixture> {
         return file;
       },
       async stop() {
-        child.kill("SIGTERM");
-        await exited;
+        await daemon.stop();
         rmSync(dir, { recursive: true, force: true });
       },
     };
