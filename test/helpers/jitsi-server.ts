@@ -21,6 +21,8 @@ export interface FakeVm {
   /** The next `control ACTION` exits 1 (the next `times` calls of that action; once by default). */
   failNext(action: "stop" | "start", times?: number): void;
   remove(): void;
+  /** The flags that point a script at this stand-in VM instead of a stack's outputs. */
+  targetFlags: string[];
 }
 
 export function makeFakeVm(sshd: SshdFixture): FakeVm {
@@ -48,6 +50,20 @@ export function makeFakeVm(sshd: SshdFixture): FakeVm {
   );
   chmodSync(control, 0o755);
   return {
+    targetFlags: [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(sshd.port),
+      "--user",
+      sshd.user,
+      "--identity",
+      sshd.identity,
+      "--known-hosts",
+      sshd.knownHosts,
+      "--jitsi-dir",
+      jitsiDir,
+    ],
     root,
     opt,
     jitsiDir,

@@ -227,29 +227,7 @@ describe("backup", () => {
     const capture = captureIo();
     const pulumi = fakePulumi({});
     const code = await runMain(
-      () =>
-        backupMain(
-          [
-            "--stack",
-            "dev",
-            "--out",
-            backups,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(sshd.port),
-            "--user",
-            sshd.user,
-            "--identity",
-            sshd.identity,
-            "--known-hosts",
-            sshd.knownHosts,
-            "--jitsi-dir",
-            vm.jitsiDir,
-          ],
-          capture.io,
-          pulumi.run,
-        ),
+      () => backupMain(["--stack", "dev", "--out", backups, ...vm.targetFlags], capture.io, pulumi.run),
       capture.io,
     );
     expect(code).toBe(0);

@@ -367,26 +367,7 @@ describe("restore", () => {
       const code = await runMain(
         () =>
           restoreMain(
-            [
-              "--stack",
-              "dev",
-              "--from",
-              archive,
-              "--host",
-              "127.0.0.1",
-              "--port",
-              String(sshd.port),
-              "--user",
-              sshd.user,
-              "--identity",
-              sshd.identity,
-              "--known-hosts",
-              sshd.knownHosts,
-              "--jitsi-dir",
-              vm.jitsiDir,
-              "--control",
-              vm.control,
-            ],
+            ["--stack", "dev", "--from", archive, ...vm.targetFlags, "--control", vm.control],
             capture.io,
             fakePulumi({}).run,
           ),

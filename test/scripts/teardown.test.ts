@@ -41,22 +41,7 @@ afterEach(() => {
 });
 
 /** The sshd stands in for the VM that the stack outputs would name. */
-const targetFlags = () => [
-  "--out",
-  backups,
-  "--host",
-  "127.0.0.1",
-  "--port",
-  String(sshd.port),
-  "--user",
-  sshd.user,
-  "--identity",
-  sshd.identity,
-  "--known-hosts",
-  sshd.knownHosts,
-  "--jitsi-dir",
-  vm.jitsiDir,
-];
+const targetFlags = () => ["--out", backups, ...vm.targetFlags];
 
 /** Outputs of a stack whose VM is the sshd on 127.0.0.1 (so --host 127.0.0.1 names the stack's own VM). */
 const localOutputs = (overrides: Parameters<typeof sampleOutputs>[0] = {}) =>
