@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { parseDocument, visit } from "yaml";
 import { NAMESPACE, offlinePlaceholder } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
+import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cli";
 import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
 import { formatPlanTable } from "./lib/planSummary";
 import { readStackConfig } from "./lib/stackConfig";
@@ -23,36 +23,15 @@ Exit codes: 0 rendered; 1 invalid settings or a secret found unmarked; 2 bad usa
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 
-class UsageError extends Error {}
+const FLAGS = {
+  stack: { type: "string" },
+  out: { type: "string" },
+  "stack-file": { type: "string" },
+  help: { type: "boolean" },
+} as const;
 
-function parseFlags(argv: string[]): { stack: string; out: string; stackFile: string } | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: "string" },
-        out: { type: "string" },
-        "stack-file": { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (parsed.values.help) return "help";
-  const stack = parsed.values.stack ?? "dev";
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
-    throw new UsageError(`--stack must be a stack name like dev or prod (got '${stack}')`);
-  }
-  return {
-    stack,
-    out: parsed.values.out ?? path.join("out", stack),
-    stackFile: parsed.values["stack-file"] ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`),
-  };
-}
+/** Stack names here are plain (dev, prod): each names a Pulumi.<stack>.yaml file. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Fails when a known secret shows up anywhere it is not marked secret. */
 function assertNoUnmarkedSecrets(run: OfflineRun): void {
@@ -95,15 +74,22 @@ export function renderFiles(run: OfflineRun): RenderedFiles {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv);
-  if (flags === "help") {
+  const flags = parseFlags("render", FLAGS, argv);
+  if (flags.help) {
     console.log(USAGE);
-    return 0;
+    return EXIT.ok;
   }
-  const stackFile = flags.stackFile;
+  const stack = flags.stack ?? "dev";
+  if (!STACK_NAME.test(stack)) {
+    throw new UsageError(
+      `render: --stack must be a stack name like dev or prod (got '${stack}'). Run with --help for usage.`,
+    );
+  }
+  const out = flags.out ?? path.join("out", stack);
+  const stackFile = flags["stack-file"] ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
   if (!existsSync(stackFile)) {
     throw new UsageError(
-      `no stack file ${path.relative(process.cwd(), stackFile)}; create it or pass --stack with an existing stack`,
+      `render: no stack file ${path.relative(process.cwd(), stackFile)}; create it, or pass --stack or --stack-file naming one that exists.`,
     );
   }
   const stackConfig = readStackConfig(stackFile, (key, placeholder) =>
@@ -111,24 +97,28 @@ async function main(argv: string[]): Promise<number> {
       ? offlinePlaceholder(key.slice(NAMESPACE.length + 1), placeholder)
       : placeholder,
   );
-  const run = await runOffline({
-    project: "jitsi-stack",
-    stack: flags.stack,
-    stackConfig,
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the CLI does: CommonJS through ts-node
-    load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
-  });
-  assertNoUnmarkedSecrets(run);
+  let run: OfflineRun;
+  try {
+    run = await runOffline({
+      project: "jitsi-stack",
+      stack,
+      stackConfig,
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the CLI does: CommonJS through ts-node
+      load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
+    });
+    assertNoUnmarkedSecrets(run);
+  } catch (error) {
+    // Invalid settings, or a secret found unmarked: say what, without a stack trace.
+    throw new OperationError(`render: ${(error as Error).message}`, { cause: error });
+  }
   const files = renderFiles(run);
 
-  mkdirSync(flags.out, { recursive: true });
-  writeFileSync(path.join(flags.out, "plan.json"), files.plan);
-  writeFileSync(path.join(flags.out, "cloud-init.yaml"), files.cloudInit);
-  writeFileSync(path.join(flags.out, "jitsi.env"), files.env);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, "plan.json"), files.plan);
+  writeFileSync(path.join(out, "cloud-init.yaml"), files.cloudInit);
+  writeFileSync(path.join(out, "jitsi.env"), files.env);
 
-  console.log(
-    `Stack '${flags.stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`,
-  );
+  console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
   console.log(formatPlanTable(run.resources));
   console.log("\nOutputs:");
   for (const [key, value] of Object.entries(redactSecrets(run.outputs) as Record<string, unknown>)) {
@@ -140,19 +130,9 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(
-    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => path.join(flags.out, f)).join(", ")}`,
+    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => path.join(out, f)).join(", ")}`,
   );
-  return 0;
+  return EXIT.ok;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    if (error instanceof UsageError) {
-      console.error(`render: ${error.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(`render: ${error.message}`);
-    process.exit(1);
-  },
-);
+exitWith(() => main(process.argv.slice(2)));
