@@ -4,7 +4,7 @@ import { runBackup } from "./lib/backup";
 import { onInterrupt } from "./lib/interrupt";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
 import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/ssh";
-import { readStackOutputs } from "./lib/stack-outputs";
+import { readStackOutputs, releaseFromOutputs } from "./lib/stack-outputs";
 
 export const BACKUP_HELP = `Usage: npm run backup -- --stack STACK [--keep N] [--out DIR]
 
@@ -42,12 +42,14 @@ export async function backupMain(argv: string[], io: Io = processIo, run: Comman
   const stack = stackFlag("backup", flags.stack);
   const keep = intFlag("backup", "keep", flags.keep, 10, 1, 1000);
   const { target, outputs } = await resolveTarget("backup", stack, flags, (s) => readStackOutputs(s, run));
-  const fallbackRelease =
-    outputs?.jitsiRelease && outputs.jitsiCommit
-      ? { tag: outputs.jitsiRelease, commit: outputs.jitsiCommit }
-      : null;
   await runBackup(
-    { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep, fallbackRelease },
+    {
+      stack,
+      target,
+      backupsDir: path.resolve(flags.out ?? "backups"),
+      keep,
+      fallbackRelease: releaseFromOutputs(outputs),
+    },
     { io, onInterrupt },
   );
   return EXIT.ok;

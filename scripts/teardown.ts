@@ -5,15 +5,14 @@ import { runBackup } from "./lib/backup";
 import { onInterrupt } from "./lib/interrupt";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
 import {
-  explicitTarget,
-  hasExplicitTarget,
+  explicitTargetFromFlags,
   isStackHost,
   type SshTarget,
   TARGET_FLAGS,
   TARGET_HELP,
   targetFromOutputs,
 } from "./lib/ssh";
-import { readStackOutputs, type StackOutputs } from "./lib/stack-outputs";
+import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/stack-outputs";
 import { runTeardown } from "./lib/teardown";
 
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
@@ -78,9 +77,7 @@ export async function teardownMain(
   }
   const stack = stackFlag("teardown", flags.stack);
   const keep = intFlag("teardown", "keep", flags.keep, 10, 1, 1000);
-  const explicit = hasExplicitTarget(flags) ? explicitTarget("teardown", flags) : undefined;
-  if (!explicit && (flags.port ?? flags.user ?? flags["jitsi-dir"]) !== undefined)
-    explicitTarget("teardown", flags);
+  const explicit = explicitTargetFromFlags("teardown", flags);
   if (!explicit && flags["allow-other-host"]) {
     throw new UsageError("teardown: --allow-other-host needs --host (otherwise the stack outputs decide).");
   }
@@ -106,12 +103,14 @@ export async function teardownMain(
         const target = explicit
           ? withStackHostKey(explicit, outputs, flags["allow-other-host"] ?? false)
           : targetFromOutputs(stack, outputs, flags);
-        const fallbackRelease =
-          outputs.jitsiRelease && outputs.jitsiCommit
-            ? { tag: outputs.jitsiRelease, commit: outputs.jitsiCommit }
-            : null;
         const result = await runBackup(
-          { stack, target, backupsDir: path.resolve(flags.out ?? "backups"), keep, fallbackRelease },
+          {
+            stack,
+            target,
+            backupsDir: path.resolve(flags.out ?? "backups"),
+            keep,
+            fallbackRelease: releaseFromOutputs(outputs),
+          },
           { io, onInterrupt },
         );
         return result.archive;

@@ -287,6 +287,16 @@ export function describeTarget(target: SshTarget): string {
   return `${target.user}@${target.host}${target.port === 22 ? "" : `:${target.port}`}:${target.jitsiDir}`;
 }
 
+/**
+ * The target the flags name, or undefined when they name none (the stack outputs decide). Any of
+ * --host, --port, --user or --jitsi-dir asks for an explicit target, which must then be complete.
+ */
+export function explicitTargetFromFlags(script: string, flags: TargetFlagValues): SshTarget | undefined {
+  const named =
+    hasExplicitTarget(flags) || flags.port !== undefined || flags.user !== undefined || !!flags["jitsi-dir"];
+  return named ? explicitTarget(script, flags) : undefined;
+}
+
 /** The explicit target when --host is given, otherwise the one the stack outputs describe. */
 export async function resolveTarget(
   script: string,
@@ -294,14 +304,8 @@ export async function resolveTarget(
   flags: TargetFlagValues,
   readOutputs: (stack: string) => Promise<StackOutputs>,
 ): Promise<{ target: SshTarget; outputs?: StackOutputs }> {
-  if (
-    hasExplicitTarget(flags) ||
-    flags.port !== undefined ||
-    flags.user !== undefined ||
-    flags["jitsi-dir"]
-  ) {
-    return { target: explicitTarget(script, flags) };
-  }
+  const explicit = explicitTargetFromFlags(script, flags);
+  if (explicit) return { target: explicit };
   explicitTarget(script, { ...flags, host: "placeholder" }); // checks --identity and --known-hosts early
   const outputs = await readOutputs(stack);
   return { target: targetFromOutputs(stack, outputs, flags), outputs };

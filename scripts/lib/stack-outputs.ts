@@ -37,6 +37,15 @@ export const StackOutputsSchema = z.object({
 
 export type StackOutputs = z.infer<typeof StackOutputsSchema>;
 
+/** The pinned Jitsi release the outputs name, for a backup manifest when the VM has no release file. */
+export function releaseFromOutputs(
+  outputs: StackOutputs | undefined,
+): { tag: string; commit: string } | null {
+  return outputs?.jitsiRelease && outputs.jitsiCommit
+    ? { tag: outputs.jitsiRelease, commit: outputs.jitsiCommit }
+    : null;
+}
+
 /**
  * Reads the stack's outputs with `pulumi stack output --json --show-secrets`. The secrets stay in memory:
  * nothing here prints or stores them.
