@@ -60,6 +60,30 @@ afterEach(() => {
   rmSync(backups, { recursive: true, force: true });
 });
 
+/** The arguments that run the VM's restore.sh on this test's archive, as restore.ts sends them over SSH. */
+function restoreShArgs(): string[] {
+  const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8")) as { sha256: string };
+  return [
+    "-c",
+    remoteScript("restore.sh"),
+    "restore.sh",
+    "restore",
+    vm.jitsiDir,
+    manifest.sha256,
+    "STAMP",
+    vm.control,
+  ];
+}
+
+/** Runs restore.sh under dash (Ubuntu's /bin/sh) with the archive on stdin and stand-ins from `shims` first on PATH. */
+function runRestoreSh(shims: string) {
+  return spawnSync("dash", restoreShArgs(), {
+    input: readFileSync(archive),
+    env: { ...process.env, PATH: `${shims}:${process.env.PATH}` },
+    encoding: "utf8",
+  });
+}
+
 function options(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
   return {
     stack: "dev",
@@ -402,25 +426,7 @@ describe("restore", () => {
           { mode: 0o755 },
         );
         vm.failNext("start"); // the restored stack fails to start, which starts the rollback
-        const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
-        return spawnSync(
-          "dash",
-          [
-            "-c",
-            remoteScript("restore.sh"),
-            "restore.sh",
-            "restore",
-            vm.jitsiDir,
-            manifest.sha256,
-            "STAMP",
-            vm.control,
-          ],
-          {
-            input: readFileSync(archive),
-            env: { ...process.env, PATH: `${shims}:${process.env.PATH}` },
-            encoding: "utf8",
-          },
-        );
+        return runRestoreSh(shims);
       }
 
       it("the restored tree cannot be moved away: the previous directory waits at the aside path", () => {
@@ -472,25 +478,7 @@ describe("restore", () => {
         ].join("\n"),
         { mode: 0o755 },
       );
-      const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
-      const result = spawnSync(
-        "dash",
-        [
-          "-c",
-          remoteScript("restore.sh"),
-          "restore.sh",
-          "restore",
-          vm.jitsiDir,
-          manifest.sha256,
-          "STAMP",
-          vm.control,
-        ],
-        {
-          input: readFileSync(archive),
-          env: { ...process.env, PATH: `${shims}:${process.env.PATH}` },
-          encoding: "utf8",
-        },
-      );
+      const result = runRestoreSh(shims);
       expect(result.stderr).toMatch(
         /appeared again after it was moved aside; what appeared is kept at .*jitsi\.appeared-during-restore-STAMP; rolling back/,
       );
@@ -504,7 +492,6 @@ describe("restore", () => {
     });
 
     it("removes the staging folder (it holds secrets) when the SSH connection drops under dash", () => {
-      const manifest = JSON.parse(readFileSync(manifestPathFor(archive), "utf8"));
       // Like sshd after a dropped connection: the script's stderr is a pipe nobody reads any more.
       const result = spawnSync(
         "/usr/bin/python3",
@@ -514,14 +501,7 @@ describe("restore", () => {
             "r, w = os.pipe(); os.close(r)\n" +
             "sys.exit(subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=w).returncode)",
           "dash",
-          "-c",
-          remoteScript("restore.sh"),
-          "restore.sh",
-          "restore",
-          vm.jitsiDir,
-          manifest.sha256,
-          "STAMP",
-          vm.control,
+          ...restoreShArgs(),
         ],
         { encoding: "utf8" },
       );
