@@ -84,6 +84,15 @@ function runRestoreSh(shims: string) {
   });
 }
 
+/** A folder holding an `mv` stand-in with the given shell lines (they get the real mv's path), for PATH. */
+function mvStandIn(lines: (realMv: string) => string[]): string {
+  const shims = path.join(vm.root, "shims");
+  mkdirSync(shims);
+  const realMv = execFileSync("sh", ["-c", "command -v mv"], { encoding: "utf8" }).trim();
+  writeFileSync(path.join(shims, "mv"), ["#!/bin/sh", ...lines(realMv), ""].join("\n"), { mode: 0o755 });
+  return shims;
+}
+
 function options(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
   return {
     stack: "dev",
@@ -412,19 +421,10 @@ describe("restore", () => {
     describe("when a rollback move fails, restore.sh exits 5 and says where the previous directory is", () => {
       /** Runs restore.sh under dash with an `mv` that fails when moving FROM to a path matching TO. */
       function restoreWithFailingMv(from: string, to: string) {
-        const shims = path.join(vm.root, "shims");
-        mkdirSync(shims);
-        const realMv = execFileSync("sh", ["-c", "command -v mv"], { encoding: "utf8" }).trim();
-        writeFileSync(
-          path.join(shims, "mv"),
-          [
-            "#!/bin/sh",
-            `case "$2|$3" in '${from}|'${to}) echo "mv: stand-in failure" >&2; exit 1 ;; esac`,
-            `exec '${realMv}' "$@"`,
-            "",
-          ].join("\n"),
-          { mode: 0o755 },
-        );
+        const shims = mvStandIn((realMv) => [
+          `case "$2|$3" in '${from}|'${to}) echo "mv: stand-in failure" >&2; exit 1 ;; esac`,
+          `exec '${realMv}' "$@"`,
+        ]);
         vm.failNext("start"); // the restored stack fails to start, which starts the rollback
         return runRestoreSh(shims);
       }
@@ -464,20 +464,11 @@ describe("restore", () => {
       damageLiveTree();
       const damaged = snapshot(vm.jitsiDir);
       // A stand-in for a stray process: right after the live directory is moved aside, `mv` recreates it.
-      const shims = path.join(vm.root, "shims");
-      mkdirSync(shims);
-      const realMv = execFileSync("sh", ["-c", "command -v mv"], { encoding: "utf8" }).trim();
-      writeFileSync(
-        path.join(shims, "mv"),
-        [
-          "#!/bin/sh",
-          `'${realMv}' "$@" || exit`,
-          "for last do :; done",
-          `case $last in '${vm.jitsiDir}'.before-restore-*) mkdir '${vm.jitsiDir}' && echo stray > '${vm.jitsiDir}/made-by-another-process' ;; esac`,
-          "",
-        ].join("\n"),
-        { mode: 0o755 },
-      );
+      const shims = mvStandIn((realMv) => [
+        `'${realMv}' "$@" || exit`,
+        "for last do :; done",
+        `case $last in '${vm.jitsiDir}'.before-restore-*) mkdir '${vm.jitsiDir}' && echo stray > '${vm.jitsiDir}/made-by-another-process' ;; esac`,
+      ]);
       const result = runRestoreSh(shims);
       expect(result.stderr).toMatch(
         /appeared again after it was moved aside; what appeared is kept at .*jitsi\.appeared-during-restore-STAMP; rolling back/,
