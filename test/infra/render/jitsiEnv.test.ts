@@ -56,6 +56,14 @@ describe("Jitsi .env", () => {
     expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_USE_STAGING).toBe("1");
   });
 
+  it("with jitsi:acmeStaging, names Let's Encrypt's staging server, since acme.sh ignores --staging beside --server", () => {
+    expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_ACME_SERVER).toBe("letsencrypt_test");
+    // The release's web container passes both flags; the named server is the one acme.sh uses.
+    const script = readFileSync(path.join(REFERENCE_DIR, "web/rootfs/etc/s6-overlay/scripts/config"), "utf8");
+    expect(script).toContain('ACME_SERVER="--set-default-ca --server $LETSENCRYPT_ACME_SERVER"');
+    expect(script).toMatch(/\$STAGING \\\n\s+\$ACME_SERVER \\\n\s+--issue/);
+  });
+
   it("turns lobby and prejoin off by default, and follows the switches", () => {
     expect(envMap()).toMatchObject({ ENABLE_LOBBY: "0", ENABLE_PREJOIN_PAGE: "0", ENABLE_GUESTS: "1" });
     expect(envMap({ enableLobby: "true", enablePrejoin: "true", enableGuests: "false" })).toMatchObject({
