@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
+import { gzipSync } from "fflate";
 import { stringify } from "yaml";
 import type { Settings } from "../../config/schema";
 import { CONFIG_MOUNT_DIRS, CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../config/versions";
@@ -61,6 +61,15 @@ export function systemdUnit(composeFiles: readonly string[]): string {
   ].join("\n");
 }
 
+/**
+ * Gzip whose bytes depend only on the input. Node's zlib writes the build's OS into the header (3 on
+ * Linux, 19 on macOS) and its deflate output may change with the zlib it was built with; a different
+ * user-data replaces the server. fflate is plain JavaScript, pinned by the lockfile: mtime 0, OS 3 (Unix).
+ */
+export function deterministicGzip(content: string): Buffer {
+  return Buffer.from(gzipSync(Buffer.from(content, "utf8"), { level: 9, mtime: 0 }));
+}
+
 function writeFile(file: VmFile): Record<string, string | boolean> {
   const entry: Record<string, string | boolean> = {
     path: file.path,
@@ -69,7 +78,7 @@ function writeFile(file: VmFile): Record<string, string | boolean> {
   };
   if (Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
     entry.encoding = "gz+b64";
-    entry.content = gzipSync(file.content, { level: 9 }).toString("base64");
+    entry.content = deterministicGzip(file.content).toString("base64");
   } else {
     entry.content = file.content;
   }

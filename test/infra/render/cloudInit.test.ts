@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +7,12 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_MOUNT_DIRS, VM_LAYOUT } from "../../../config/versions";
-import { renderCloudInit, USER_DATA_LIMIT_BYTES, type CloudInitInput } from "../../../infra/render/cloudInit";
+import {
+  deterministicGzip,
+  renderCloudInit,
+  USER_DATA_LIMIT_BYTES,
+  type CloudInitInput,
+} from "../../../infra/render/cloudInit";
 import { jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
 
@@ -197,6 +203,17 @@ describe("cloud-init user-data", () => {
     expect(written.encoding).toBe("gz+b64");
     expect(gunzipSync(Buffer.from(written.content, "base64")).toString()).toBe(big);
     expect(cloudInitSchema(text).ok).toBe(true);
+  });
+
+  it("compresses to the same bytes on every machine: no OS byte from the build, no timestamp", () => {
+    // Node's zlib writes OS 19 on macOS and 3 on Linux; a different user-data replaces the server.
+    const fixture = "#!/bin/sh\n# pinned fixture\n" + "echo jitsi-stack user-data fixture\n".repeat(200);
+    const gz = deterministicGzip(fixture);
+    expect(gz.subarray(0, 10).toString("hex")).toBe("1f8b0800000000000203"); // mtime 0, XFL 2, OS 3 (Unix)
+    expect(createHash("sha256").update(gz).digest("hex")).toBe(
+      "dc50ed83345383d395ccd667ed09fa1ae4522d921cad6999aa0dd70b7a0d2f93",
+    );
+    expect(gunzipSync(gz).toString()).toBe(fixture);
   });
 
   it("refuses user-data over Hetzner's 32 KiB limit", () => {
