@@ -40,14 +40,14 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     expect(records).toEqual([
       expect.objectContaining({
         type: "A",
-        name: "meet.example.com",
+        name: "meet-dev.example.com",
         content: run.outputs.ipv4,
         proxied: false,
         ttl: 60,
       }),
       expect.objectContaining({
         type: "AAAA",
-        name: "meet.example.com",
+        name: "meet-dev.example.com",
         content: run.outputs.ipv6,
         proxied: false,
         ttl: 60,
@@ -59,8 +59,8 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
 
   it("sets reverse DNS for both addresses to the meeting hostname", () => {
     expect(ofType(run, RDNS).map((r) => [r.inputs.ipAddress, r.inputs.dnsPtr])).toEqual([
-      [run.outputs.ipv4, "meet.example.com"],
-      [run.outputs.ipv6, "meet.example.com"],
+      [run.outputs.ipv4, "meet-dev.example.com"],
+      [run.outputs.ipv6, "meet-dev.example.com"],
     ]);
   });
 
@@ -132,7 +132,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
       ].sort(),
     );
     expect(run.outputs).toMatchObject({
-      meetingUrl: "https://meet.example.com/",
+      meetingUrl: "https://meet-dev.example.com/",
       jwtAppId: "jitsi-stack-dev",
       jitsiDir: "/opt/jitsi",
     });
@@ -144,7 +144,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
       "node --require ts-node/register/transpile-only infra/gate/waitForHttps.ts",
     );
     expect(gate.inputs.environment).toEqual({
-      GATE_URL: "https://meet.example.com/",
+      GATE_URL: "https://meet-dev.example.com/",
       GATE_TIMEOUT_SECONDS: "900",
       GATE_STAGING: "false",
     });
@@ -194,7 +194,7 @@ describe("the Pulumi program with other settings", () => {
   it("runs the token issuer as a Worker on token.<domain> by default", async () => {
     const run = await runProgram(exampleConfig());
     expect(ofType(run, "cloudflare:index/workersScript:WorkersScript")).toHaveLength(1);
-    expect(run.outputs.issuerUrl).toBe("https://token.meet.example.com/");
+    expect(run.outputs.issuerUrl).toBe("https://token.meet-dev.example.com/");
   });
 
   it("with the issuer on the VM: no Worker, the issuer inside the secret user-data, and a valid cloud-init", async () => {
@@ -203,7 +203,7 @@ describe("the Pulumi program with other settings", () => {
       exampleConfig({ issuerTarget: "host", issuerApiKeys: JSON.stringify([apiKey]) }, ["issuerApiKeys"]),
     );
     expect(run.resources.filter((r) => r.type.startsWith("cloudflare:index/workers"))).toEqual([]);
-    expect(run.outputs.issuerUrl).toBe("https://meet.example.com/token/");
+    expect(run.outputs.issuerUrl).toBe("https://meet-dev.example.com/token/");
     const server = ofType(run, SERVER)[0]!;
     expect(isSecretValue(server.inputs.userData)).toBe(true);
     const userData = String(revealSecrets(server.inputs.userData));
