@@ -16,12 +16,13 @@ const name = `jitsi-${settings.stack}`;
 // Uses the configured JWT secret and API keys, or generates them.
 const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
+const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 const host = new JitsiHost(name, {
   settings,
   addresses,
   userData: userData({ settings, secrets, addresses }),
+  bootAfter: dns.records,
 });
-const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {
   settings,

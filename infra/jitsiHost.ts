@@ -1,5 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { Settings } from "../config/schema";
 import { resourceLabels } from "./labels";
 import type { PublicIps } from "./publicIps";
@@ -10,6 +11,11 @@ export interface JitsiHostArgs {
   addresses: PublicIps;
   /** The rendered cloud-init document; it holds secrets, so it must arrive as a Pulumi secret. */
   userData: pulumi.Output<string>;
+  /**
+   * What must exist before the server boots: the DNS records, so the web container's first ACME
+   * validation finds the name (failed validations count against Let's Encrypt's limits).
+   */
+  bootAfter?: pulumi.Resource[];
 }
 
 /** The Hetzner VM that runs docker-jitsi-meet: SSH keys, firewall, server and reverse DNS. */
@@ -23,8 +29,14 @@ export class JitsiHost extends pulumi.ComponentResource {
     const { settings, addresses } = args;
     const labels = resourceLabels(settings);
 
-    const sshKeys = settings.sshPublicKeys.map(
-      (publicKey, i) => new hcloud.SshKey(`${name}-ssh-${i}`, { publicKey, labels }, { parent: this }),
+    // Hetzner refuses a second key with the same fingerprint in a project ("uniqueness_error"), so the
+    // operators' keys, which other stacks or the console may have uploaded, never go there: cloud-init
+    // installs them. Hetzner gets a key of this stack's own, which also stops it mailing a root password.
+    const deployKey = new tls.PrivateKey(`${name}-hetzner-key`, { algorithm: "ED25519" }, { parent: this });
+    const sshKey = new hcloud.SshKey(
+      `${name}-ssh`,
+      { publicKey: deployKey.publicKeyOpenssh.apply((key) => key.trim()), labels },
+      { parent: this },
     );
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
@@ -38,7 +50,7 @@ export class JitsiHost extends pulumi.ComponentResource {
         serverType: settings.serverType,
         image: settings.image,
         location: settings.location,
-        sshKeys: sshKeys.map((key) => key.id),
+        sshKeys: [sshKey.id],
         firewallIds: [this.firewall.id.apply(Number)],
         publicNets: [
           {
@@ -62,6 +74,7 @@ export class JitsiHost extends pulumi.ComponentResource {
         parent: this,
         // The primary IPs can belong to one server at a time: free them before the new server takes them.
         deleteBeforeReplace: true,
+        dependsOn: args.bootAfter,
       },
     );
     this.serverId = this.server.id;

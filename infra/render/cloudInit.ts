@@ -135,6 +135,9 @@ export function renderCloudInit(input: CloudInitInput): string {
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
     ssh_pwauth: false,
+    // The operators' keys, for root (Hetzner's images log in as root). Not Hetzner project keys: see JitsiHost.
+    disable_root: false,
+    ssh_authorized_keys: s.sshPublicKeys,
     // Replace the image's host keys with the one from Pulumi state (cloud-init generates only missing types).
     ssh_deletekeys: true,
     ssh_genkeytypes: ["ed25519"],

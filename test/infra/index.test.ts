@@ -64,6 +64,29 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     ]);
   });
 
+  it("creates the DNS records before the server boots, so the first ACME validation finds the name", () => {
+    const records = ofType(run, DNS).map((r) => r.name);
+    expect(records).toEqual(["jitsi-dev-a", "jitsi-dev-aaaa"]);
+    expect(server.dependsOn).toEqual(expect.arrayContaining(records));
+  });
+
+  it("installs the operators' SSH keys through cloud-init, not as Hetzner project keys another stack may hold", () => {
+    const operatorKeys = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example",
+    ];
+    const hetznerKeys = ofType(run, "hcloud:index/sshKey:SshKey").map((k) => k.inputs.publicKey);
+    expect(hetznerKeys).toHaveLength(1);
+    expect(hetznerKeys.filter((key) => operatorKeys.includes(String(key)))).toEqual([]);
+    const userData = parse(String(revealSecrets(server.inputs.userData))) as Record<string, unknown>;
+    expect(userData).toMatchObject({ disable_root: false, ssh_authorized_keys: operatorKeys });
+  });
+
+  it("two stacks with the same operator key register different keys with Hetzner", async () => {
+    const other = await runProgram(exampleConfig({ domain: "meet-staging.example.com" }), "staging");
+    const keyOf = (r: typeof run) => ofType(r, "hcloud:index/sshKey:SshKey")[0]!.inputs.publicKey;
+    expect(keyOf(other)).not.toBe(keyOf(run));
+  });
+
   it("the bridge advertises the same addresses DNS points at", () => {
     const userData = String(revealSecrets(server.inputs.userData));
     expect(userData).toContain(`JVB_ADVERTISE_IPS=${run.outputs.ipv4},${run.outputs.ipv6}`);

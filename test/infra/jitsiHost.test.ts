@@ -44,15 +44,27 @@ describe("JitsiHost", () => {
     ]);
   });
 
-  it("attaches the firewall it creates, and installs every configured SSH key", async () => {
+  it("attaches the firewall it creates", async () => {
     const { run } = await buildHost();
     const firewall = ofType(run, "hcloud:index/firewall:Firewall")[0]!;
-    const keys = ofType(run, "hcloud:index/sshKey:SshKey");
     const server = ofType(run, "hcloud:index/server:Server")[0]!;
     expect(server.inputs.firewallIds).toEqual([Number(firewall.id)]);
-    expect(server.inputs.sshKeys).toEqual(keys.map((k) => k.id));
-    expect(keys.map((k) => k.inputs.publicKey)).toEqual([
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example",
-    ]);
+  });
+
+  it("gives Hetzner a key of the stack's own, never an operator key another stack may have uploaded", async () => {
+    const { run } = await buildHost();
+    const keys = ofType(run, "hcloud:index/sshKey:SshKey");
+    const server = ofType(run, "hcloud:index/server:Server")[0]!;
+    const [deployKey] = ofType(run, "tls:index/privateKey:PrivateKey").filter(
+      (k) => k.name === "t-hetzner-key",
+    );
+    expect(deployKey?.inputs).toMatchObject({ algorithm: "ED25519" });
+    expect(keys).toHaveLength(1);
+    expect(server.inputs.sshKeys).toEqual([keys[0]!.id]);
+    const operatorKey =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example";
+    expect(keys[0]!.inputs.publicKey).toMatch(/^ssh-ed25519 \S+$/);
+    expect(keys[0]!.inputs.publicKey).not.toBe(operatorKey);
+    expect(keys[0]!.dependsOn).toContain("t-hetzner-key");
   });
 });
