@@ -240,7 +240,7 @@ describe("the Pulumi program with other settings", () => {
       expect.arrayContaining([
         "/opt/jitsi/issuer/issuer.mjs",
         "/opt/jitsi/docker-compose.issuer.yml",
-        "/opt/jitsi/config/web/nginx-custom/token-issuer.conf",
+        "/opt/jitsi/managed-config/web/nginx-custom/token-issuer.conf",
       ]),
     );
     const unit = files.find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!.content;

@@ -129,7 +129,7 @@ describe("cloud-init user-data", () => {
       "stable-10590",
       "0123456789abcdef0123456789abcdef01234567",
       "/opt/jitsi",
-      "/opt/jitsi/config",
+      "/opt/jitsi/state/config",
       "1000",
     ]);
     expect(JSON.parse(file(text, VM_LAYOUT.releaseFile)!.content)).toEqual({

@@ -96,7 +96,7 @@ describe("Jitsi .env", () => {
     expect(envMap()).toMatchObject({
       JVB_ADVERTISE_IPS: "203.0.113.10,2001:db8:4a1:7e00::1",
       JITSI_IMAGE_VERSION: "stable-11146-2",
-      CONFIG: "/opt/jitsi/config",
+      CONFIG: "/opt/jitsi/state/config",
       TZ: "UTC",
     });
   });
