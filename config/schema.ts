@@ -142,6 +142,11 @@ const stackFields = {
   deleteProtection: boolField("must be true or false").default(false),
   hetznerBackups: boolField("must be true or false").optional(),
   dnsTtl: intField(60, 86400, "must be a whole number of seconds from 60 to 86400").default(60),
+  stateVolumeGb: intField(
+    10,
+    1000,
+    "must be a whole number of GB from 10 (Hetzner's minimum) to 1000",
+  ).default(10),
   readinessTimeoutSeconds: intField(60, 3600, "must be a whole number of seconds from 60 to 3600").default(
     900,
   ),
@@ -235,6 +240,11 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
     default: "same as deleteProtection",
   },
   dnsTtl: { doc: "TTL of the A/AAAA records, in seconds.", example: "300", default: "60" },
+  stateVolumeGb: {
+    doc: "Size of the Hetzner Volume that keeps certificates and Prosody data across server replacements (about €0.044/GB a month).",
+    example: "20",
+    default: "10",
+  },
   readinessTimeoutSeconds: {
     doc: "How long `pulumi up` waits for https://<domain> to answer with a valid certificate.",
     example: "1200",
@@ -268,6 +278,7 @@ export interface Settings {
   deleteProtection: boolean;
   hetznerBackups: boolean;
   dnsTtl: number;
+  stateVolumeGb: number;
   readinessTimeoutSeconds: number;
   issuer: IssuerSettings;
 }
@@ -417,6 +428,7 @@ export function validateSettings(
     deleteProtection: s.deleteProtection,
     hetznerBackups: s.hetznerBackups ?? s.deleteProtection,
     dnsTtl: s.dnsTtl,
+    stateVolumeGb: s.stateVolumeGb,
     readinessTimeoutSeconds: s.readinessTimeoutSeconds,
     issuer: resolveIssuer(s),
   };

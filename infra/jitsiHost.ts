@@ -4,11 +4,14 @@ import * as tls from "@pulumi/tls";
 import type { Settings } from "../config/schema";
 import { resourceLabels } from "./labels";
 import type { PublicIps } from "./publicIps";
+import type { StateVolume } from "./stateVolume";
 import { firewallRules } from "./render/firewall";
 
 export interface JitsiHostArgs {
   settings: Settings;
   addresses: PublicIps;
+  /** The volume with the stack's state; attached to whichever server is current. */
+  stateVolume: StateVolume;
   /** The rendered cloud-init document; it holds secrets, so it must arrive as a Pulumi secret. */
   userData: pulumi.Output<string>;
   /**
@@ -18,7 +21,7 @@ export interface JitsiHostArgs {
   bootAfter?: pulumi.Resource[];
 }
 
-/** The Hetzner VM that runs docker-jitsi-meet: SSH keys, firewall, server and reverse DNS. */
+/** The Hetzner VM that runs docker-jitsi-meet: SSH key, firewall, server, state volume attachment and reverse DNS. */
 export class JitsiHost extends pulumi.ComponentResource {
   readonly server: hcloud.Server;
   readonly firewall: hcloud.Firewall;
@@ -78,6 +81,17 @@ export class JitsiHost extends pulumi.ComponentResource {
       },
     );
     this.serverId = this.server.id;
+
+    new hcloud.VolumeAttachment(
+      `${name}-state`,
+      {
+        volumeId: args.stateVolume.volume.id.apply(Number),
+        serverId: this.server.id.apply(Number),
+        automount: false,
+      },
+      // A replacement server gets the volume back: detach from the old one before it is deleted.
+      { parent: this, deleteBeforeReplace: true },
+    );
 
     for (const [family, ip, address] of [
       ["ipv4", addresses.ipv4, addresses.ipv4Address],

@@ -87,6 +87,24 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     expect(keyOf(other)).not.toBe(keyOf(run));
   });
 
+  it("keeps the stack's state on a volume the VM mounts by its id, protected like the server", async () => {
+    const [volume] = ofType(run, "hcloud:index/volume:Volume");
+    expect(volume!.inputs).toMatchObject({
+      size: 10,
+      format: "ext4",
+      location: "nbg1",
+      deleteProtection: false,
+    });
+    expect(run.outputs.stateVolumeId).toBe(volume!.id);
+    const userData = String(revealSecrets(server.inputs.userData));
+    expect(userData).toContain(`/dev/disk/by-id/scsi-0HC_Volume_${volume!.id} /opt/jitsi/state`);
+    const prod = await runProgram(exampleConfig({ deleteProtection: "true", stateVolumeGb: "25" }));
+    expect(ofType(prod, "hcloud:index/volume:Volume")[0]!.inputs).toMatchObject({
+      size: 25,
+      deleteProtection: true,
+    });
+  });
+
   it("the bridge advertises the same addresses DNS points at", () => {
     const userData = String(revealSecrets(server.inputs.userData));
     expect(userData).toContain(`JVB_ADVERTISE_IPS=${run.outputs.ipv4},${run.outputs.ipv6}`);
@@ -152,6 +170,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
         "sshHost",
         "sshHostPublicKey",
         "sshUser",
+        "stateVolumeId",
       ].sort(),
     );
     expect(run.outputs).toMatchObject({

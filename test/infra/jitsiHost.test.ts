@@ -15,11 +15,13 @@ async function buildHost() {
       const { loadSettings } = await import("../../config/load.js");
       const { PublicIps } = await import("../../infra/publicIps.js");
       const { JitsiHost } = await import("../../infra/jitsiHost.js");
+      const { StateVolume } = await import("../../infra/stateVolume.js");
       const { settings } = loadSettings();
       const addresses = new PublicIps("t", { settings });
+      const stateVolume = new StateVolume("t", { settings });
       new JitsiHost(
         "t",
-        { settings, addresses, userData: pulumi.secret("#cloud-config\n") },
+        { settings, addresses, stateVolume, userData: pulumi.secret("#cloud-config\n") },
         { transformations: [(args) => void options.set(args.type, args.opts)] },
       );
       return {};
@@ -42,6 +44,27 @@ describe("JitsiHost", () => {
       Number(ipv4!.id),
       Number(ipv6!.id),
     ]);
+  });
+
+  it("a replaced server gets the state volume back: the attachment goes first and names the volume by id", async () => {
+    const { run, options } = await buildHost();
+    const [volume] = ofType(run, "hcloud:index/volume:Volume");
+    const [attachment] = ofType(run, "hcloud:index/volumeAttachment:VolumeAttachment");
+    const server = ofType(run, "hcloud:index/server:Server")[0]!;
+    expect(volume!.inputs).toMatchObject({
+      size: 10,
+      location: "nbg1",
+      format: "ext4",
+      deleteProtection: false,
+    });
+    expect(attachment!.inputs).toEqual({
+      volumeId: Number(volume!.id),
+      serverId: Number(server.id),
+      automount: false,
+    });
+    expect(options.get("hcloud:index/volumeAttachment:VolumeAttachment")?.deleteBeforeReplace).toBe(true);
+    // The volume is not the server's child: replacing the server leaves it alone.
+    expect(volume!.dependsOn).not.toContain("t-server");
   });
 
   it("attaches the firewall it creates", async () => {
