@@ -191,6 +191,11 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
       GATE_STAGING: "false",
     });
     expect(gate.inputs.triggers).toEqual([run.outputs.serverId]);
+    // A failed gate is saved with its error and updated on the next `pulumi up`; with no update
+    // command of its own, that update runs the same wait again.
+    expect(gate.inputs).not.toHaveProperty("update");
+    // It waits for the server, which waits for the DNS records (tested above).
+    expect(gate.dependsOn).toContain("jitsi-dev-server");
   });
 });
 
