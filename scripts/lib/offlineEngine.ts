@@ -162,6 +162,34 @@ export async function runOffline(options: {
   recordDependencies(dependenciesByName);
   pulumi.runtime.setAllConfig(options.stackConfig.config, options.stackConfig.secretKeys);
 
+  // A failure while a resource's inputs resolve (say, user-data over Hetzner's limit) surfaces as an
+  // unhandled rejection inside the SDK, and the run never finishes; the CLI reports it as the update's
+  // error, and so does this, at once.
+  let onRejection: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    onRejection = (reason) =>
+      reject(new Error(reason instanceof Error ? reason.message : String(reason), { cause: reason }));
+  });
+  process.on("unhandledRejection", onRejection);
+  try {
+    const result = await Promise.race([collect(options, resources, secretValues), failed]);
+    // A rejection noticed only after the last registration still fails the run.
+    await Promise.race([new Promise((resolve) => setImmediate(resolve)), failed]);
+    return result;
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
+
+async function collect(
+  options: {
+    project: string;
+    stack: string;
+    load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  },
+  resources: PlannedResource[],
+  secretValues: Set<string>,
+): Promise<OfflineRun> {
   const exported = await options.load();
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) {
