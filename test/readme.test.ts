@@ -27,6 +27,30 @@ describe("README", () => {
     }
   });
 
+  it("every dependency with an install script is approved or denied in allowScripts, as it says", () => {
+    const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([where]) => where.slice(where.lastIndexOf("node_modules/") + "node_modules/".length));
+    const allow = (
+      JSON.parse(readFileSync("package.json", "utf8")) as { allowScripts: Record<string, boolean> }
+    ).allowScripts;
+    expect(withScripts.length).toBeGreaterThan(0);
+    expect(withScripts.filter((name) => !(name in allow))).toEqual([]);
+    for (const [name, allowed] of Object.entries(allow)) {
+      expect(readme, name).toContain(`${allowed ? "" : "`"}${name}${allowed ? "" : "`"}`);
+    }
+  });
+
+  it("lists every stack output the program exports", async () => {
+    const { exampleConfig, runProgram } = await import("./helpers/program.js");
+    const run = await runProgram(exampleConfig());
+    const section = /^Outputs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? "";
+    expect(Object.keys(run.outputs).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it("every `npm run` command it shows exists", () => {
     const used = [...readme.matchAll(/npm run (?:-s |--silent )?([a-z][a-z:-]*)/g)].map((m) => m[1]!);
     expect(used.length).toBeGreaterThan(5);
