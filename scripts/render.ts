@@ -4,7 +4,14 @@ import { parseDocument, visit } from "yaml";
 import { NAMESPACE, offlinePlaceholder, STACK_FILE_ENV } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
 import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cli";
-import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
+import {
+  type OfflineRun,
+  redactForDisplay,
+  redactSecrets,
+  redactText,
+  revealSecrets,
+  runOffline,
+} from "./lib/offlineEngine";
 import { formatPlanTable } from "./lib/planSummary";
 import { readStackConfig, StackFileError } from "./lib/stackConfig";
 
@@ -63,7 +70,11 @@ export interface RenderedFiles {
 
 /** The three files `render` writes, with every secret replaced by "[secret]". */
 export function renderFiles(run: OfflineRun): RenderedFiles {
-  const plan = run.resources.map((r) => ({ type: r.type, name: r.name, inputs: redactSecrets(r.inputs) }));
+  const plan = run.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    inputs: redactForDisplay(r.inputs, run.secretValues),
+  }));
   const server = run.resources.find((r) => r.type === "hcloud:index/server:Server");
   const userData = String(revealSecrets(server?.inputs.userData) ?? "");
   // Redact inside the YAML's string values, so the result stays the same document (a bare [secret]
@@ -141,7 +152,11 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(path.join(out, "jitsi.env"), files.env);
 
   console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
-  console.log(formatPlanTable(run.resources));
+  console.log(formatPlanTable(run.resources, run.secretValues));
+  console.log(
+    "\nIds (100001 and up) and addresses (203.0.113.0/24, 2001:db8::/32, documentation ranges) are the mock" +
+      " engine's placeholders; Hetzner assigns the real ones on `pulumi up`.",
+  );
   console.log("\nOutputs:");
   for (const [key, value] of Object.entries(redactSecrets(run.outputs) as Record<string, unknown>)) {
     console.log(`  ${key.padEnd(16)} ${typeof value === "string" ? value : JSON.stringify(value)}`);

@@ -51,6 +51,40 @@ export function redactSecrets(value: unknown): unknown {
   return value;
 }
 
+/**
+ * What render shows of an input. A secret leaf is "[secret]". A secret list or map is opened: Pulumi
+ * marks a whole list secret when one item holds a secret (the Worker's bindings), which would hide the
+ * app id, CORS origins and rate limit beside the keys. Inside it, every string that holds a known secret
+ * value (`secretValues`) is "[secret]", and so is each `text` of a `secret_text` binding.
+ */
+export function redactForDisplay(value: unknown, secretValues: readonly string[]): unknown {
+  if (isSecretValue(value)) {
+    const inner = revealSecrets(value.value);
+    if (inner === null || typeof inner !== "object") return REDACTED;
+    return blankSecrets(inner, secretValues);
+  }
+  if (Array.isArray(value)) return value.map((v) => redactForDisplay(v, secretValues));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactForDisplay(v, secretValues)]));
+  }
+  return value;
+}
+
+function blankSecrets(value: unknown, secretValues: readonly string[]): unknown {
+  if (typeof value === "string") return redactText(value, secretValues) === value ? value : REDACTED;
+  if (Array.isArray(value)) return value.map((v) => blankSecrets(v, secretValues));
+  if (value && typeof value === "object") {
+    const secretBinding = (value as Record<string, unknown>).type === "secret_text";
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        secretBinding && k === "text" ? REDACTED : blankSecrets(v, secretValues),
+      ]),
+    );
+  }
+  return value;
+}
+
 /** Removes secret markers, keeping the values (what a provider would receive). */
 export function revealSecrets(value: unknown): unknown {
   if (isSecretValue(value)) return revealSecrets(value.value);

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { describe, expect, it } from "vitest";
-import { runOffline } from "../../../scripts/lib/offlineEngine";
+import { redactForDisplay, runOffline } from "../../../scripts/lib/offlineEngine";
 
 const run = (load: () => Record<string, unknown>) =>
   runOffline({
@@ -59,5 +59,34 @@ describe("the offline engine", () => {
     });
     expect(result.resources.find((r) => r.name === "second")?.dependsOn).toEqual(["first"]);
     expect(result.resources.find((r) => r.name === "first")?.dependsOn).toEqual([]);
+  });
+
+  it("opens a secret list for display, blanking every known secret and every secret_text in it", () => {
+    const wrapped = (value: unknown) => ({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value,
+    });
+    const secret = "s3cr3t-value-0123456789";
+    const shown = redactForDisplay(
+      {
+        bindings: wrapped([
+          { type: "plain_text", name: "APP", text: "my-app" },
+          { type: "plain_text", name: "LEAK", text: `prefix-${secret}` },
+          { type: "secret_text", name: "KEY", text: "not-in-the-list-but-secret" },
+        ]),
+        password: wrapped("plain-leaf"),
+        name: "visible",
+      },
+      [secret],
+    );
+    expect(shown).toEqual({
+      bindings: [
+        { type: "plain_text", name: "APP", text: "my-app" },
+        { type: "plain_text", name: "LEAK", text: "[secret]" },
+        { type: "secret_text", name: "KEY", text: "[secret]" },
+      ],
+      password: "[secret]",
+      name: "visible",
+    });
   });
 });
