@@ -25,8 +25,8 @@ stack. If any step after the stop fails, the previous state/config is put back a
   --stack STACK          Pulumi stack whose outputs name the VM (required)
   --from FILE            the backup archive, e.g. backups/dev/2025-06-01T12-30-05Z.tar.gz (required)
   --manifest FILE        its manifest (default: FILE with .tar.gz replaced by .manifest.json)
-  --dry-run              check, upload and unpack in a scratch folder on the VM, and say what a
-                         restore would move and which settings differ; change nothing
+  --dry-run              check, upload and unpack in a scratch folder on the VM, and list what a
+                         restore would change in the data; change nothing
   --allow-other-stack    accept a backup made from another stack (moving a deployment)
   --allow-release-mismatch  restore data made on another Jitsi release than the stack runs
   --allow-secret-mismatch   deprecated and ignored: the .env, and so the JWT secret, is never restored

@@ -9,7 +9,7 @@
 # Only DATA_DIR is replaced. JITSI_DIR/.env, the release file and the checkout are never written: the
 # backup's .env is only compared with this VM's, by variable name.
 # Progress and reasons go to stderr. Facts for restore.ts go to stdout, every field ended by a NUL:
-#   vm-release TAG COMMIT | setting KIND NAME | entries LIVE BACKUP
+#   vm-release TAG COMMIT | setting KIND NAME | entries LIVE BACKUP | data KIND WHAT PATH
 # Exit codes: 0 done; 3 refused, nothing changed; 4 failed, the previous data is back and started;
 # 5 failed and the rollback failed too (the message says what to do by hand).
 set -u
@@ -166,6 +166,35 @@ count() { find "$1" -mindepth 1 -printf . | wc -c; }
 fact entries "$(count "$config")" "$(count "$staged")"
 
 if [ "$mode" = dry-run ]; then
+  say "dry run: comparing $config with the backup's $data"
+  # What the restore would change in the data, entry by entry: type, mode, numeric owner, content or link
+  # target; then what would go (it stays in the kept copy).
+  (cd "$staged" && find . -mindepth 1 -exec sh -c '
+    live=$1; shift
+    for entry do
+      rel=${entry#./}
+      if [ ! -e "$live/$rel" ] && [ ! -L "$live/$rel" ]; then printf "%s\0" data added "" "$rel"; continue; fi
+      mine=$(find "$entry" -maxdepth 0 -printf "%y %m %U:%G")
+      theirs=$(find "$live/$rel" -maxdepth 0 -printf "%y %m %U:%G")
+      what=
+      if [ "${mine%% *}" != "${theirs%% *}" ]; then what=type
+      else
+        m=${mine#* }; t=${theirs#* }
+        [ "${m%% *}" = "${t%% *}" ] || what="$what mode"
+        [ "${m#* }" = "${t#* }" ] || what="$what owner"
+        case ${mine%% *} in
+          f) cmp -s "$entry" "$live/$rel" || what="$what content" ;;
+          l) [ "$(readlink "$entry")" = "$(readlink "$live/$rel")" ] || what="$what target" ;;
+        esac
+      fi
+      [ -z "$what" ] || printf "%s\0" data changed "${what# }" "$rel"
+    done' sh "$config" {} +)
+  (cd "$config" && find . -mindepth 1 -exec sh -c '
+    staged=$1; shift
+    for entry do
+      rel=${entry#./}
+      [ -e "$staged/$rel" ] || [ -L "$staged/$rel" ] || printf "%s\0" data removed "" "$rel"
+    done' sh "$staged" {} +)
   say "dry run: the archive arrived intact and unpacks; would stop the stack, move $config to $aside, put the backup's $data at $config and start the stack; $dir/.env, $dir/$release_file and the checkout would stay as they are"
   exit 0
 fi

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
@@ -263,9 +264,11 @@ describe("restore", () => {
     ]);
   });
 
-  it("dry run says what a restore would move, names the settings that stay, and changes nothing", async () => {
+  it("dry run lists what a restore would change in the data, names the settings that stay, and changes nothing", async () => {
     changeSettings();
     damageLiveData();
+    rmSync(inData("web/cert-link.pem"));
+    symlinkSync("acme/account.json", inData("web/cert-link.pem"));
     const before = snapshot(vm.opt);
     const capture = captureIo();
 
@@ -273,16 +276,48 @@ describe("restore", () => {
 
     expect(snapshot(vm.opt)).toEqual(before);
     expect(vm.calls()).toEqual([]);
+    const byKind = (kind: string) =>
+      facts.data
+        .filter((d) => d.kind === kind)
+        .map((d) => (d.what ? `${d.path} (${d.what})` : d.path))
+        .sort();
+    expect(byKind("changed")).toEqual([
+      "jigasi/group-writable.conf (mode)",
+      "web/acme/account.json (owner)",
+      "web/cert-link.pem (owner target)",
+      "web/empty-file (content)",
+    ]);
+    expect(byKind("added")).toEqual([
+      "web/acme-certs",
+      "web/acme-certs/meet.example.com",
+      "web/acme-certs/meet.example.com/fullchain.pem",
+      "web/acme-certs/meet.example.com/key.pem",
+    ]);
+    expect(byKind("removed")).toEqual([...TRANSIENT, "web/new-file"].sort());
     const out = capture.out.join("\n");
     expect(out).toContain("Nothing was changed");
     expect(out).toContain(
       `stop the stack, move ${vm.configDir} (${facts.entries!.live} entries) to ${vm.configDir}.before-restore-<UTC time> (kept), put the backup's state/config (${facts.entries!.backup} entries) in its place, and start the stack;`,
     );
+    expect(out).toContain("change the data: 4 changed, 4 added, 7 gone (what goes stays in the kept copy):");
+    expect(out).toContain("    changed web/acme/account.json (owner)");
+    expect(out).toContain("    added   web/acme-certs/meet.example.com/key.pem");
+    expect(out).toContain("    gone    web/new-file");
     expect(out).toContain(
       `leave ${vm.jitsiDir}/.env, ${vm.jitsiDir}/.jitsi-stack-release.json and the checkout as they are (5 settings differ from the backup's, named above; the VM's stay).`,
     );
     expect(capture.err.join("\n")).toContain("Warning: the backup's .env differs");
     expectNoValues(capture.text());
+  });
+
+  it("dry run names a changed file whose name holds a newline, on one line", async () => {
+    writeFileSync(inData("web/odd names/new\nline"), "changed\n");
+    const capture = captureIo();
+    const { facts } = await runRestore(options({ dryRun: true }), { io: capture.io, now: () => restoreAt });
+    expect(facts.data.filter((d) => d.kind === "changed")).toEqual([
+      { kind: "changed", what: "content", path: "web/odd names/new\nline" },
+    ]);
+    expect(capture.out).toContain('    changed "web/odd names/new\\nline" (content)');
   });
 
   describe("a backup made on another Jitsi release", () => {

@@ -5,11 +5,12 @@ import { dryRunReport, parseVmFacts, settingsWarning } from "../../scripts/lib/r
 const fields = (...values: string[]) => Buffer.from(values.map((v) => `${v}\0`).join(""));
 
 describe("what the VM's restore.sh reports", () => {
-  it("reads the release, the settings that differ and the entry counts", () => {
+  it("reads the release, the settings that differ, the entry counts and the data changes", () => {
     const stdout = Buffer.concat([
       fields("vm-release", "stable-11146-2", "738058b4"),
       fields("setting", "differ", "ENABLE_LOBBY", "setting", "vm-only", "JVB_ADVERTISE_IPS"),
       fields("entries", "41", "39"),
+      fields("data", "changed", "mode owner", "web/acme/account.json", "data", "added", "", "new\nline"),
     ]);
     expect(parseVmFacts(stdout)).toEqual({
       vmRelease: { tag: "stable-11146-2", commit: "738058b4" },
@@ -18,6 +19,10 @@ describe("what the VM's restore.sh reports", () => {
         { kind: "vm-only", name: "JVB_ADVERTISE_IPS" },
       ],
       entries: { live: 41, backup: 39 },
+      data: [
+        { kind: "changed", what: "mode owner", path: "web/acme/account.json" },
+        { kind: "added", what: "", path: "new\nline" },
+      ],
     });
   });
 
@@ -34,16 +39,33 @@ describe("what the VM's restore.sh reports", () => {
 describe("what a dry run says", () => {
   const config = "/opt/jitsi/state/config";
 
-  it("says what would move, and that .env, release and checkout stay", () => {
+  it("says the data would not change when the backup's matches, and that .env, release and checkout stay", () => {
     const lines = dryRunReport(
-      { vmRelease: null, settings: [], entries: { live: 40, backup: 40 } },
+      { vmRelease: null, settings: [], entries: { live: 40, backup: 40 }, data: [] },
       "/opt/jitsi",
       config,
     );
     expect(lines).toEqual([
       "A restore would:",
       `  stop the stack, move ${config} (40 entries) to ${config}.before-restore-<UTC time> (kept), put the backup's state/config (40 entries) in its place, and start the stack;`,
+      `  change no entry of the data: the backup's state/config matches ${config} (types, modes, owners, contents);`,
       "  leave /opt/jitsi/.env, /opt/jitsi/.jitsi-stack-release.json and the checkout as they are (the backup's .env sets the same values).",
+    ]);
+  });
+
+  it("names 10 entries of each kind, sorted, and counts the rest", () => {
+    const data = Array.from({ length: 12 }, (_, i) => ({
+      kind: "removed" as const,
+      what: "",
+      path: `prosody/data/${String(11 - i).padStart(2, "0")}.dat`,
+    }));
+    const lines = dryRunReport({ vmRelease: null, settings: [], data }, "/opt/jitsi", config);
+    expect(lines).toContain(
+      "  change the data: 0 changed, 0 added, 12 gone (what goes stays in the kept copy):",
+    );
+    expect(lines.filter((l) => l.startsWith("    gone"))).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `    gone    prosody/data/${String(i).padStart(2, "0")}.dat`),
+      "    gone    ... and 2 more",
     ]);
   });
 
