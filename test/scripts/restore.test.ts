@@ -320,6 +320,15 @@ describe("restore", () => {
     expect(capture.out).toContain('    changed "web/odd names/new\\nline" (content)');
   });
 
+  it("restores when the stack outputs name the backup's release, saying they match", async () => {
+    const capture = captureIo();
+    await runRestore(options({ stackRelease: RELEASE }), { io: capture.io, now: () => restoreAt });
+    expect(capture.err).toContain(
+      `  ok: the backup was made on stable-11146-2 (${RELEASE.commit}), the release stack 'dev' runs`,
+    );
+    expect(vm.calls()).toEqual(["stop", "start"]);
+  });
+
   describe("a backup made on another Jitsi release", () => {
     it("is refused before anything is uploaded when the stack outputs name another release, naming both", async () => {
       damageLiveData();
