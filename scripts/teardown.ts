@@ -18,8 +18,10 @@ import { runTeardown } from "./lib/teardown";
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
 
 Destroys a deployed stack: refuses it while jitsi:deleteProtection is on; makes a backup first (as
-'npm run backup' does); asks you to type the stack name; runs 'pulumi destroy'; then lists anything that
-outlived it and still costs money or still answers (primary IPs, volumes, snapshots, DNS records).
+'npm run backup' does: the data in state/config, with .env and the release file for comparison; a
+stack deployed again can take the data back with 'npm run restore'); asks you to type the stack name;
+runs 'pulumi destroy'; then lists anything that outlived it and still costs money or still answers
+(primary IPs, volumes, snapshots, DNS records).
 
   --stack STACK     the Pulumi stack to destroy (required)
   --yes             do not ask for the stack name (CI)

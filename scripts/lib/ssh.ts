@@ -37,7 +37,7 @@ export const TARGET_HELP = `Explicit target (instead of the stack outputs, e.g. 
   --user NAME          SSH user (default root)
   --identity FILE      private key file (default: your ssh-agent and ~/.ssh/config)
   --known-hosts FILE   trust only the host keys in FILE (default: accept a new VM's key once)
-  --jitsi-dir DIR      the Jitsi directory on the VM (default /opt/jitsi)`;
+  --jitsi-dir DIR      the Jitsi directory on the VM (default /opt/jitsi; the data is DIR/state/config)`;
 
 interface TargetFlagValues {
   host?: string;
