@@ -143,8 +143,8 @@ export const PROSODY_ENV = { ...process.env, LUA_PATH: ";;/usr/share/lua/5.1/?.l
 
 /**
  * Every change from the release's rendered configuration, each with its reason. Nothing else differs.
- * Modules that Debian's Prosody 0.12 cannot load would be listed here too; none of the ones this
- * configuration enables needs that (checked by the test that lists the loaded modules).
+ * Components whose module Debian's Prosody 0.12 cannot load are switched off here (PROSODY_13_ONLY);
+ * every other module the configuration enables must load (checked by jitsiProsody.test.ts).
  */
 export function loopbackOverrides(site: string, domain: string, p: LoopbackPaths): Override[] {
   const lua = (value: string) => JSON.stringify(value);
