@@ -31,6 +31,31 @@ const SAFE_VALUE = /^[A-Za-z0-9@._:/,=+~-]*$/;
 
 const flag = (on: boolean): string => (on ? "1" : "0");
 
+/**
+ * Who moderates and who may open a room. context.user.moderator decides (token_affiliation: owner for
+ * moderator true, member otherwise), so jicofo must grant nothing itself. With guests on, guests wait in
+ * the lobby until a token holder is in the room, then get in with no one clicking (muc_wait_for_host).
+ */
+function moderationEntries(guests: boolean): EnvEntry[] {
+  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
+  return [
+    // JICOFO_ENABLE_AUTH defaults to ENABLE_AUTH (jicofo.conf line 3); on, jicofo's AuthenticationRoleManager
+    // makes every authenticated occupant owner on each join, before it reads enable-auto-owner.
+    plain("JICOFO_ENABLE_AUTH", "0"),
+    // jicofo would otherwise make the first occupant owner.
+    plain("ENABLE_AUTO_OWNER", "0"),
+    plain("XMPP_MUC_MODULES", guests ? "token_affiliation,muc_wait_for_host" : "token_affiliation"),
+    ...(guests
+      ? [
+          // muc_wait_for_host does nothing without persistent_lobby on the main VirtualHost.
+          plain("XMPP_MODULES", "persistent_lobby"),
+          // Otherwise muc_wait_for_host makes every token holder owner, overriding token_affiliation.
+          plain("WAIT_FOR_HOST_DISABLE_AUTO_OWNERS", "1"),
+        ]
+      : []),
+  ];
+}
+
 /** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
 export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
   const { settings: s } = input;
@@ -52,7 +77,9 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     // The ACME client defaults to ZeroSSL.
     plain("LETSENCRYPT_ACME_SERVER", "letsencrypt"),
     plain("LETSENCRYPT_USE_STAGING", flag(s.acmeStaging)),
-    plain("ENABLE_LOBBY", flag(s.enableLobby)),
+    // muc_wait_for_host holds guests in the lobby component: with guests on it must exist, whatever
+    // jitsi:enableLobby says (without it the module errors on every token holder's join).
+    plain("ENABLE_LOBBY", flag(s.enableLobby || s.enableGuests)),
     plain("ENABLE_PREJOIN_PAGE", flag(s.enablePrejoin)),
     plain("ENABLE_AUTH", "1"),
     plain("AUTH_TYPE", "jwt"),
@@ -62,10 +89,7 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     plain("JWT_ACCEPTED_ISSUERS", s.jwtAppId),
     plain("JWT_ACCEPTED_AUDIENCES", s.jwtAppId),
     plain("JWT_ALLOW_EMPTY", "0"),
-    // jicofo makes every authenticated user owner unless auto-owner is off and token_affiliation
-    // grants owner only for context.user.moderator (or affiliation owner/moderator).
-    plain("XMPP_MUC_MODULES", "token_affiliation"),
-    plain("ENABLE_AUTO_OWNER", "0"),
+    ...moderationEntries(s.enableGuests),
     // Replaces DOCKER_HOST_ADDRESS; media goes over 10000/udp to these addresses.
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),

@@ -81,6 +81,12 @@ export async function startFocus(options: FocusOptions): Promise<Focus> {
   await xmpp.start();
   // client_proxy on focus.<domain> forwards requests only to focus sessions whose presence it received.
   await xmpp.send(xml("presence"));
+  // Prosody handles one session's stanzas in order and delivers the presence to the local component
+  // while handling it: once a ping sent after it is answered, client_proxy knows this session.
+  await xmpp.iqCaller.request(
+    xml("iq", { type: "get", to: options.authDomain }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+    timeoutMs,
+  );
   return {
     openRoom,
     async closeRoom(room: string) {

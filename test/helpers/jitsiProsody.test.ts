@@ -65,11 +65,19 @@ describe("the test Prosody, started from the rendered .env", () => {
     );
   });
 
-  it("runs Jitsi's token modules: token auth on the XMPP domain, verification and affiliation on the MUC", () => {
-    expect(prosody.loadedModules("meet.jitsi")).toEqual(expect.arrayContaining(["auth_token", "websocket"]));
-    expect(prosody.loadedModules("muc.meet.jitsi")).toEqual(
-      expect.arrayContaining(["token_verification", "token_affiliation", "muc_meeting_id"]),
+  it("runs the modules the stack relies on: token auth, affiliation from the token, guests waiting for a host", () => {
+    expect(prosody.loadedModules("meet.jitsi")).toEqual(
+      expect.arrayContaining(["auth_token", "websocket", "persistent_lobby", "muc_lobby_rooms"]),
     );
+    expect(prosody.loadedModules("muc.meet.jitsi")).toEqual(
+      expect.arrayContaining([
+        "token_verification",
+        "token_affiliation",
+        "muc_wait_for_host",
+        "muc_meeting_id",
+      ]),
+    );
+    expect(prosody.hosts()).toEqual(expect.arrayContaining(["guest.meet.jitsi", "lobby.meet.jitsi"]));
   });
 
   it("acts as jicofo: focus answers a client's conference request by opening the room", async () => {

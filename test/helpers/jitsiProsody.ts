@@ -25,8 +25,8 @@ import { RELEASE_DIR, renderTemplate, variablesReceivedBy } from "./tpl";
  *  3. `tpl` renders `prosody.cfg.lua` and the site file the script chose, as the container does.
  *  4. `LOOPBACK_OVERRIDES`: the only changes, each with its reason; every one must match, or the start
  *     fails (and test/helpers/jitsiProsody.test.ts names the one that drifted).
- *  5. The focus and jvb accounts are created as the release's `register-setup` does, through
- *     `prosodyctl shell` against the running server, and focus is subscribed to focus.<domain>.
+ *  5. The focus and jvb accounts and focus's roster subscription are made as the release's
+ *     `register-setup` makes them, in the Prosody < 13 way (see below).
  */
 
 /** Jitsi's Prosody modules (the jitsi-meet-prosody package) as shipped in shared/reference. */
@@ -328,29 +328,18 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
     // certs/ beside the config directly.
     for (const host of [domain, authDomain]) prosodyctl("cert", "generate", host);
 
-    daemon = await startDaemon("prosody", "prosody", ["--config", configFile, "-F"], httpPort, PROSODY_ENV);
-    // The release's register-setup, against the running server.
+    // The release's register-setup creates the focus and jvb accounts and subscribes focus.<domain> to
+    // focus's presence (client_proxy forwards only to focus sessions it sees) through Prosody 13's
+    // `prosodyctl shell` once the server runs. Prosody 0.12 has no roster shell command, and a second
+    // process editing the roster of a running server races it; so this is done as docker-jitsi-meet did
+    // for Prosody < 13: `prosodyctl register` and Jitsi's mod_roster_command, before the start.
     const inside = containerEnv(env);
     const jvbUser = inside.JVB_AUTH_USER || "jvb";
-    prosodyctl(
-      "shell",
-      "user",
-      "create",
-      `focus@${authDomain}`,
-      requireSecret(inside, "JICOFO_AUTH_PASSWORD"),
-    );
-    prosodyctl(
-      "shell",
-      "user",
-      "create",
-      `${jvbUser}@${authDomain}`,
-      requireSecret(inside, "JVB_AUTH_PASSWORD"),
-    );
-    // The release runs Prosody 13's `shell roster subscribe_both focus@<auth> focus.<domain>`. 0.12 has no
-    // roster shell command; Jitsi ships mod_roster_command for Prosody < 13, whose documented call
-    // subscribes focus.<domain> to focus's presence: the direction client_proxy needs.
+    prosodyctl("register", "focus", authDomain, requireSecret(inside, "JICOFO_AUTH_PASSWORD"));
+    prosodyctl("register", jvbUser, authDomain, requireSecret(inside, "JVB_AUTH_PASSWORD"));
     prosodyctl("mod_roster_command", "subscribe", `focus.${domain}`, `focus@${authDomain}`);
-    prosodyctl("shell", "module", "reload", "client_proxy");
+
+    daemon = await startDaemon("prosody", "prosody", ["--config", configFile, "-F"], httpPort, PROSODY_ENV);
 
     const lua = (value: string) => JSON.stringify(value);
     const loadedModules = (host: string) =>
