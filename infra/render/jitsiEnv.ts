@@ -1,5 +1,5 @@
 import type { Settings } from "../../config/schema";
-import { VM_LAYOUT } from "../../config/versions";
+import { DOCKER_DEFAULT_POOLS, PRIVATE_NETWORK_CIDR, VM_LAYOUT } from "../../config/versions";
 
 /** XMPP passwords the containers share; generated once and kept in state so logins survive redeploys. */
 export const INTERNAL_PASSWORDS = [
@@ -56,6 +56,24 @@ function moderationEntries(guests: boolean): EnvEntry[] {
   ];
 }
 
+/**
+ * Jitsi's rate_limit and muc_rate_limit modules: a client address that logs in or joins too often is
+ * throttled. The stack's own services are exempt: jicofo and jvb on the compose network, and hosts on
+ * the private network.
+ */
+function rateLimitEntries(): EnvEntry[] {
+  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
+  return [
+    plain("PROSODY_ENABLE_RATE_LIMITS", "1"),
+    // Replaces the template's default (10.0.0.0/8); 127.0.0.1 is always allowed.
+    plain("PROSODY_RATE_LIMIT_ALLOW_RANGES", [...DOCKER_DEFAULT_POOLS, PRIVATE_NETWORK_CIDR].join(",")),
+    // The web container proxies /xmpp-websocket with X-Forwarded-For; Prosody uses it only from trusted
+    // proxies (default 127.0.0.1 and ::1). Without the compose network here, every browser would have
+    // the web container's address, which the allow-ranges exempt: no limit for anyone.
+    plain("PROSODY_TRUSTED_PROXIES", ["127.0.0.1", "::1", ...DOCKER_DEFAULT_POOLS].join(",")),
+  ];
+}
+
 /** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
 export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
   const { settings: s } = input;
@@ -90,6 +108,7 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     plain("JWT_ACCEPTED_AUDIENCES", s.jwtAppId),
     plain("JWT_ALLOW_EMPTY", "0"),
     ...moderationEntries(s.enableGuests),
+    ...rateLimitEntries(),
     // Replaces DOCKER_HOST_ADDRESS; media goes over 10000/udp to these addresses.
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),

@@ -108,7 +108,7 @@ describe("Jitsi .env", () => {
     });
   });
 
-  it("passes each moderation variable to the container that reads it", () => {
+  it("passes each moderation and rate-limit variable to the container that reads it", () => {
     const known = receivers();
     const readers: [string, string][] = [
       ["JICOFO_ENABLE_AUTH", "jicofo"],
@@ -117,6 +117,9 @@ describe("Jitsi .env", () => {
       ["XMPP_MODULES", "prosody"],
       ["ENABLE_LOBBY", "prosody"],
       ["WAIT_FOR_HOST_DISABLE_AUTO_OWNERS", "prosody"],
+      ["PROSODY_ENABLE_RATE_LIMITS", "prosody"],
+      ["PROSODY_RATE_LIMIT_ALLOW_RANGES", "prosody"],
+      ["PROSODY_TRUSTED_PROXIES", "prosody"],
     ];
     for (const [name, service] of readers)
       expect(known.get(name), name).toContain(`docker-compose.yml/${service}`);
@@ -162,6 +165,24 @@ describe("Jitsi .env", () => {
     expect(() => render("has space and $dollar".repeat(3))).not.toThrow(/dollar/);
     expect(() => render(JWT_SECRET, { ...fakePasswords(), JVB_AUTH_PASSWORD: "" })).toThrow(
       /JVB_AUTH_PASSWORD is an empty secret/,
+    );
+  });
+});
+
+describe("Prosody's rate limits", () => {
+  it("are on, sparing the compose network and the private network, with the web container as trusted proxy", () => {
+    expect(envMap()).toMatchObject({
+      PROSODY_ENABLE_RATE_LIMITS: "1",
+      PROSODY_RATE_LIMIT_ALLOW_RANGES: "172.16.0.0/12,192.168.0.0/16,10.0.0.0/16",
+      PROSODY_TRUSTED_PROXIES: "127.0.0.1,::1,172.16.0.0/12,192.168.0.0/16",
+    });
+  });
+
+  it("cover the subnet-less compose network the release defines", () => {
+    const compose = readFileSync(path.join(REFERENCE_DIR, "docker-compose.yml"), "utf8");
+    // `meet.jitsi:` with no ipam/subnet: dockerd picks it from its default pools.
+    expect(compose.slice(compose.lastIndexOf("\nnetworks:"))).toMatch(
+      /^\nnetworks:\n(\s*#.*\n)*\s+meet\.jitsi:\s*$/,
     );
   });
 });
