@@ -17,8 +17,19 @@ export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] a
 export const VM_LAYOUT = {
   /** The docker-jitsi-meet checkout, with `.env` beside its compose files. */
   jitsiDir: "/opt/jitsi",
+  /**
+   * Mount point of the Hetzner Volume that holds the stack's state, so a replaced server keeps its
+   * certificate, ACME account and Prosody data. `configDir` lives inside it, never at the mount point
+   * itself, so a restore can stage beside it on the same filesystem and swap by rename.
+   */
+  stateDir: "/opt/jitsi/state",
   /** `CONFIG` in `.env`: every directory the containers mount, including Let's Encrypt state. */
-  configDir: "/opt/jitsi/config",
+  configDir: "/opt/jitsi/state/config",
+  /**
+   * Files the settings decide inside `configDir` (the issuer's nginx location): cloud-init writes them
+   * here, outside the volume, and the install step copies them in once the volume is mounted.
+   */
+  managedConfigDir: "/opt/jitsi/managed-config",
   /** JSON file with the release tag and commit that the checkout was verified against. */
   releaseFile: "/opt/jitsi/.jitsi-stack-release.json",
   /** systemd unit that runs `docker compose up`/`down` in jitsiDir. */

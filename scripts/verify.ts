@@ -182,7 +182,7 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
     xmpp,
     settleMs,
     timeoutMs,
-    onResult: (r) => io.err(`  ${r.ok ? "pass" : "FAIL"}  ${r.name}`),
+    onResult: (r) => io.err(`  ${r.ok ? (r.warning ? "WARN" : "pass") : "FAIL"}  ${r.name}`),
   };
   io.err(`Verifying ${options.meetingUrl}`);
   const results = await runVerify(options);

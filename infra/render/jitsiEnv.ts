@@ -92,8 +92,9 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     plain("ENABLE_LETSENCRYPT", "1"),
     plain("LETSENCRYPT_DOMAIN", s.domain),
     plain("LETSENCRYPT_EMAIL", s.acmeEmail),
-    // The ACME client defaults to ZeroSSL.
-    plain("LETSENCRYPT_ACME_SERVER", "letsencrypt"),
+    // The ACME client defaults to ZeroSSL. acme.sh ignores --staging once a server is named, so the
+    // server itself says staging or production (upstream web/rootfs/etc/s6-overlay/scripts/config).
+    plain("LETSENCRYPT_ACME_SERVER", s.acmeStaging ? "letsencrypt_test" : "letsencrypt"),
     plain("LETSENCRYPT_USE_STAGING", flag(s.acmeStaging)),
     // muc_wait_for_host holds guests in the lobby component: with guests on it must exist, whatever
     // jitsi:enableLobby says (without it the module errors on every token holder's join).

@@ -41,7 +41,7 @@ export async function startHttpsServer(pages: Record<string, string>, options: {
     file("ca.key"),
     "-CAcreateserial",
     "-days",
-    String(options.days ?? 20),
+    String(options.days ?? 90),
     "-extfile",
     file("ext"),
     "-out",

@@ -43,12 +43,11 @@ export function tplBinary(): string {
 /** The variables each compose service passes into its container, from the release's VARIABLES.tsv. */
 export function variablesReceivedBy(service: string): Set<string> {
   const rows = readFileSync(path.join(RELEASE_DIR, "VARIABLES.tsv"), "utf8").trim().split("\n").slice(1);
-  return new Set(
-    rows
-      .map((row) => row.split("\t"))
-      .filter((r) => r[1] === service)
-      .map((r) => r[2]!),
-  );
+  const received = new Set<string>();
+  for (const [, rowService, variable] of rows.map((row) => row.split("\t"))) {
+    if (rowService === service && variable) received.add(variable);
+  }
+  return received;
 }
 
 /**

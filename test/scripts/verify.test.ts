@@ -124,17 +124,21 @@ describe("HTTPS", () => {
   });
 });
 
-describe("the certificate's days left (renewal runs 30 days ahead, so under 7 means it is broken)", () => {
+describe("the certificate's days left (the VM renews under 30: warn below that, fail under 7)", () => {
   it.each([
-    [6, false],
-    [8, true],
-  ])("a served certificate valid for %i more days: pass is %s", async (days, ok) => {
+    [6, false, false],
+    [8, true, true],
+    [29, true, true],
+    [31, true, false],
+  ])("a served certificate valid for %i more days: pass is %s, warning is %s", async (days, ok, warning) => {
     const server = await startHttpsServer({ "/": "ok" }, { days });
     try {
       const { certificate } = await httpsGet(server.url, { ca: server.ca, timeoutMs: 5000 });
       const result = judgeCertificate(certificate.validTo, certificate.issuer, new Date());
       expect(result.ok).toBe(ok);
+      expect(result.warning === true).toBe(warning);
       expect(result.detail.includes("renewal is not working")).toBe(!ok);
+      expect(result.detail.includes("renewal is due")).toBe(warning);
     } finally {
       await server.close();
     }
@@ -147,8 +151,16 @@ describe("the certificate's days left (renewal runs 30 days ahead, so under 7 me
     expect(at(7 * day)).toEqual({
       name: "HTTPS certificate",
       ok: true,
-      detail: "valid until 2025-06-08 (7 days), issuer R11",
+      warning: true,
+      detail:
+        "valid until 2025-06-08 (7 days), issuer R11: renewal is due; check 'journalctl -u jitsi-stack-renew-cert' on the VM",
     });
+    expect(at(30 * day)).toEqual({
+      name: "HTTPS certificate",
+      ok: true,
+      detail: "valid until 2025-07-01 (30 days), issuer R11",
+    });
+    expect(at(30 * day - 1000).warning).toBe(true);
     expect(at(7 * day - 1000)).toEqual({
       name: "HTTPS certificate",
       ok: false,

@@ -4,20 +4,34 @@ export interface CheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passed, but something needs a look soon (printed as WARN; the exit code stays 0). */
+  warning?: boolean;
 }
 
 const pass = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
 const fail = (name: string, detail: string): CheckResult => ({ name, ok: false, detail });
 
-/** Let's Encrypt renews 30 days ahead; a certificate this close to expiry means renewal is broken. */
+/** Under this many days the certificate fails: renewal has been broken for three weeks. */
 export const MIN_CERT_DAYS = 7;
+/** The VM renews when under 30 days remain (infra/render/vmUnits.ts); below that, renewal is overdue. */
+export const WARN_CERT_DAYS = 30;
 
 export function judgeCertificate(validTo: Date, issuer: string, now: Date): CheckResult {
   const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
   const detail = `valid until ${validTo.toISOString().slice(0, 10)} (${days} days), issuer ${issuer}`;
-  return days >= MIN_CERT_DAYS
-    ? pass("HTTPS certificate", detail)
-    : fail("HTTPS certificate", `${detail}: renewal is not working (check the web container's logs)`);
+  if (days < MIN_CERT_DAYS) {
+    return fail("HTTPS certificate", `${detail}: renewal is not working (check the web container's logs)`);
+  }
+  if (days < WARN_CERT_DAYS) {
+    return {
+      ...pass(
+        "HTTPS certificate",
+        `${detail}: renewal is due; check 'journalctl -u jitsi-stack-renew-cert' on the VM`,
+      ),
+      warning: true,
+    };
+  }
+  return pass("HTTPS certificate", detail);
 }
 
 interface JitsiConfig {

@@ -57,6 +57,14 @@ describe("Jitsi .env", () => {
     expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_USE_STAGING).toBe("1");
   });
 
+  it("with jitsi:acmeStaging, names Let's Encrypt's staging server, since acme.sh ignores --staging beside --server", () => {
+    expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_ACME_SERVER).toBe("letsencrypt_test");
+    // The release's web container passes both flags; the named server is the one acme.sh uses.
+    const script = readFileSync(path.join(REFERENCE_DIR, "web/rootfs/etc/s6-overlay/scripts/config"), "utf8");
+    expect(script).toContain('ACME_SERVER="--set-default-ca --server $LETSENCRYPT_ACME_SERVER"');
+    expect(script).toMatch(/\$STAGING \\\n\s+\$ACME_SERVER \\\n\s+--issue/);
+  });
+
   it("turns prejoin off by default, and follows the switches", () => {
     expect(envMap()).toMatchObject({ ENABLE_PREJOIN_PAGE: "0", ENABLE_GUESTS: "1" });
     expect(envMap({ enablePrejoin: "true", enableGuests: "false" })).toMatchObject({
@@ -129,7 +137,7 @@ describe("Jitsi .env", () => {
     expect(envMap()).toMatchObject({
       JVB_ADVERTISE_IPS: "203.0.113.10,2001:db8:4a1:7e00::1",
       JITSI_IMAGE_VERSION: "stable-11146-2",
-      CONFIG: "/opt/jitsi/config",
+      CONFIG: "/opt/jitsi/state/config",
       TZ: "UTC",
     });
   });
