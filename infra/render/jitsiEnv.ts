@@ -30,6 +30,8 @@ export interface EnvEntry {
 const SAFE_VALUE = /^[A-Za-z0-9@._:/,=+~-]*$/;
 
 const flag = (on: boolean): string => (on ? "1" : "0");
+const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
+const secret = (name: string, value: string): EnvEntry => ({ name, value, secret: true });
 
 /**
  * Who moderates and who may open a room. context.user.moderator decides (token_affiliation: owner for
@@ -37,7 +39,6 @@ const flag = (on: boolean): string => (on ? "1" : "0");
  * the lobby until a token holder is in the room, then get in with no one clicking (muc_wait_for_host).
  */
 function moderationEntries(guests: boolean): EnvEntry[] {
-  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
   return [
     // JICOFO_ENABLE_AUTH defaults to ENABLE_AUTH (jicofo.conf line 3); on, jicofo's AuthenticationRoleManager
     // makes every authenticated occupant owner on each join, before it reads enable-auto-owner.
@@ -62,7 +63,6 @@ function moderationEntries(guests: boolean): EnvEntry[] {
  * the private network.
  */
 function rateLimitEntries(): EnvEntry[] {
-  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
   return [
     plain("PROSODY_ENABLE_RATE_LIMITS", "1"),
     // Replaces the template's default (10.0.0.0/8); 127.0.0.1 is always allowed.
@@ -77,8 +77,6 @@ function rateLimitEntries(): EnvEntry[] {
 /** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
 export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
   const { settings: s } = input;
-  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
-  const secret = (name: string, value: string): EnvEntry => ({ name, value, secret: true });
   const entries: EnvEntry[] = [
     plain("CONFIG", VM_LAYOUT.configDir),
     plain("JITSI_IMAGE_VERSION", s.jitsiRelease.tag),
