@@ -342,6 +342,8 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
     daemon = await startDaemon("prosody", "prosody", ["--config", configFile, "-F"], httpPort, PROSODY_ENV);
 
     const lua = (value: string) => JSON.stringify(value);
+    // What the server-wide settings say; read once, on the first missingModules call.
+    let global: { hostList: string; enabled: string[]; disabled: string[]; loaded: string[] } | undefined;
     const loadedModules = (host: string) =>
       prosodyctl("shell", "module", "list", host)
         .split("\n")
@@ -394,13 +396,16 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
           quotedNames(
             prosodyctl("shell", `>require"core.configmanager".rawget(${lua(scope)}, ${lua(name)})`),
           );
-        const isComponent = prosodyctl("shell", "host:list()").includes(`${host} (`);
-        const disabled = new Set([...option("*", "modules_disabled"), ...option(host, "modules_disabled")]);
-        const wanted = [
-          ...option(host, "modules_enabled"),
-          ...(isComponent ? [] : option("*", "modules_enabled")),
-        ];
-        const loaded = new Set([...loadedModules(host), ...loadedModules("*")]);
+        global ??= {
+          hostList: prosodyctl("shell", "host:list()"),
+          enabled: option("*", "modules_enabled"),
+          disabled: option("*", "modules_disabled"),
+          loaded: loadedModules("*"),
+        };
+        const isComponent = global.hostList.includes(`${host} (`);
+        const disabled = new Set([...global.disabled, ...option(host, "modules_disabled")]);
+        const wanted = [...option(host, "modules_enabled"), ...(isComponent ? [] : global.enabled)];
+        const loaded = new Set([...loadedModules(host), ...global.loaded]);
         return [...new Set(wanted)].filter((m) => !disabled.has(m) && !loaded.has(m)).sort();
       },
       async stop() {
