@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { EnvEntry } from "../../infra/render/jitsiEnv";
 import { client, type Client } from "@xmpp/client";
+import type { EnvEntry } from "../../infra/render/jitsiEnv";
 import { websocketUrl, type XmppTarget } from "../../scripts/lib/verify/xmpp";
 import { type Daemon, freePort, startDaemon } from "./daemon";
 import { type Focus, startFocus } from "./jitsiFocus";
@@ -23,8 +23,9 @@ import { RELEASE_DIR, renderTemplate, variablesReceivedBy } from "./tpl";
  *     runs `tpl`, found by running that script's lines up to the `tpl` call under bash with every
  *     external command stubbed out.
  *  3. `tpl` renders `prosody.cfg.lua` and the site file the script chose, as the container does.
- *  4. `LOOPBACK_OVERRIDES`: the only changes, each with its reason; every one must match, or the start
- *     fails (and test/helpers/jitsiProsody.test.ts names the one that drifted).
+ *  4. `loopbackOverrides()`: the only changes, each with its reason; every one must match, or the start
+ *     fails (and test/helpers/jitsiProsody.test.ts names the one that drifted). Outside the files,
+ *     Prosody runs with `PROSODY_ENV` (Lua path for two Debian libraries).
  *  5. The focus and jvb accounts and focus's roster subscription are made as the release's
  *     `register-setup` makes them, in the Prosody < 13 way (see below).
  */
@@ -296,7 +297,8 @@ const quotedNames = (printed: string) => [...printed.matchAll(/"([\w-]+)"/g)].ma
 
 /**
  * Starts Prosody from a rendered `.env` (name -> value, e.g. `envMap(jitsiEnvEntries(...))`), registers
- * focus and jvb, and logs the jicofo stand-in in. Add entries to the map to try other variables.
+ * focus and jvb, and logs the jicofo stand-in in. Add entries to the map to try other variables, e.g.
+ * `startJitsiProsody({ ...renderedEnv(), TURN_HOST: "turn.example.com", TURN_CREDENTIALS: "s3cret" })`.
  */
 export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "jitsi-prosody-"));
