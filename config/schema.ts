@@ -216,11 +216,15 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
     secret: true,
   },
   enableGuests: {
-    doc: "Let people without a token join a room that a token holder has opened.",
+    doc: "Let people without a token join a room once a token holder is in it; until then they wait in the lobby and get in with no one clicking (turns the lobby component on).",
     example: "false",
     default: "true",
   },
-  enableLobby: { doc: "Jitsi's lobby (knock to enter).", example: "true", default: "false" },
+  enableLobby: {
+    doc: "Jitsi's lobby (knock to enter) for people without a token; token holders join directly unless a moderator turned the lobby on in that meeting. jitsi:enableGuests needs the lobby component too, so with guests on it is there either way.",
+    example: "true",
+    default: "false",
+  },
   enablePrejoin: {
     doc: "Jitsi's pre-join page (name and device check before entering).",
     example: "true",

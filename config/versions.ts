@@ -68,3 +68,16 @@ export const CONTAINER_UID = 1000;
  * Node 22 is in maintenance LTS until April 2027; bump deliberately, checking the tag exists.
  */
 export const ISSUER_NODE_IMAGE = "node:22.12.0-alpine3.21";
+
+/**
+ * The private network that later bridges and other hosts of the stack join. Prosody does not
+ * rate-limit connections from it (PROSODY_RATE_LIMIT_ALLOW_RANGES).
+ */
+export const PRIVATE_NETWORK_CIDR = "10.0.0.0/16";
+
+/**
+ * Where dockerd puts a compose network that names no subnet, as the release's `meet.jitsi` network
+ * does: its default address pools (172.17-31.x.x in /16s, then 192.168.x.x in /20s). Prosody trusts
+ * the web container's X-Forwarded-For from these, and does not rate-limit jicofo and jvb there.
+ */
+export const DOCKER_DEFAULT_POOLS = ["172.16.0.0/12", "192.168.0.0/16"] as const;
