@@ -9,7 +9,7 @@ import {
   isStackHost,
   type SshTarget,
   TARGET_FLAGS,
-  TARGET_HELP,
+  targetHelp,
   targetFromOutputs,
 } from "./lib/ssh";
 import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/stack-outputs";
@@ -31,7 +31,7 @@ runs 'pulumi destroy'; then lists anything that outlived it and still costs mone
   --allow-other-host  back up a --host that is not the stack's sshHost/ipv4 output (on purpose)
   --help            show this text
 
-${TARGET_HELP}
+${targetHelp(true)}
 
 Exit codes: 0 destroyed; 1 refused (delete protection, backup failed, wrong name typed) or pulumi destroy
 failed; 2 bad usage (including a --host that is not the stack's VM).`;

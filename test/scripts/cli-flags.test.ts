@@ -140,6 +140,30 @@ describe("--help", () => {
   });
 });
 
+describe("--help says what the code does with an explicit target", () => {
+  it("backup and restore: --host means the outputs are not read, and a new VM's key is accepted once", async () => {
+    for (const script of ["backup", "restore"]) {
+      const help = (await invoke(script, ["--help"])).out;
+      expect(help).toContain(
+        "--host HOST          SSH host of the VM (with --host, the stack outputs are not read)",
+      );
+      expect(help).toMatch(
+        /default: the stack's sshHostPublicKey output;\s+with --host, a new VM's key is accepted once/,
+      );
+    }
+    // And they are not: an explicit target runs no `pulumi stack output`.
+    const result = await invoke("backup", ["--stack", "dev", "--host", "203.0.113.9", "--port", "1"]);
+    expect(result.calls.filter((call) => call.includes("output"))).toEqual([]);
+  });
+
+  it("teardown: the outputs are still read with --host, and its key pinned unless another host is allowed", async () => {
+    const help = (await invoke("teardown", ["--help"])).out;
+    expect(help).toContain("the stack outputs are still read: the host must be the stack's VM");
+    expect(help).toMatch(/default: the stack's sshHostPublicKey output;\s+with --allow-other-host/);
+    expect(help).not.toContain("with --host, the stack outputs are not read");
+  });
+});
+
 describe("--help and the README's Operations section agree", () => {
   const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
   const operations = readme.slice(readme.indexOf("\n## Operations\n"), readme.indexOf("\n## CI\n"));
