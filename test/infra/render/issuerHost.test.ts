@@ -15,12 +15,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { CONTAINER_UID } from "../../../config/versions";
+import { CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../../config/versions";
 import { bundleIssuer, lockedRuntimePackages } from "../../../infra/render/bundle";
 import { ISSUER_HOST_LAYOUT, ISSUER_NODE_IMAGE, renderIssuerHost } from "../../../infra/render/issuerHost";
+import { jitsiMeetUnit, VM_SCRIPTS } from "../../../infra/render/vmUnits";
 import { configFromEnv } from "../../../issuer/config";
 import { verifyWithPyJwt } from "../../issuer/pyjwt";
 import { REFERENCE_DIR, settingsWith } from "../../helpers/settings";
+import { verifySystemdUnits } from "../../helpers/systemd";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const L = ISSUER_HOST_LAYOUT;
@@ -120,7 +122,7 @@ describe("issuer on the VM (host target)", () => {
     });
   });
 
-  it("creates the package folder for the install container's user before the stack starts", () => {
+  it("creates the package folder for the install container's user before the stack starts, in a drop-in systemd accepts", () => {
     const r = render();
     const dropIn = fileAt(r, L.unitDropIn).content;
     expect(dropIn).toMatch(/^\[Service\]$/m);
@@ -131,6 +133,28 @@ describe("issuer on the VM (host target)", () => {
       ),
     );
     expect(overrideOf(r).services[L.depsService]!.user).toBe(`${CONTAINER_UID}:${CONTAINER_UID}`);
+    // systemd reads the drop-in with the stack's unit, and accepts both.
+    const work = mkdtempSync(path.join(tmpdir(), "issuer-unit-"));
+    dirs.push(work);
+    const dropInName = path.relative(path.dirname(path.dirname(L.unitDropIn)), L.unitDropIn);
+    const units = {
+      [VM_LAYOUT.service]: jitsiMeetUnit({
+        domain: "meet.example.com",
+        release: { tag: JITSI_RELEASE.tag, commit: JITSI_RELEASE.commit },
+        stateDevice: "/dev/disk/by-id/scsi-0HC_Volume_4242",
+        extraComposeFiles: [r.composeFile],
+      }),
+      [dropInName]: dropIn,
+    };
+    const commands = [...Object.values(VM_SCRIPTS).map((s) => s.path), "/usr/bin/docker", "/usr/bin/install"];
+    const verified = verifySystemdUnits(work, units, commands);
+    expect(verified.output).toBe("");
+    expect(verified.status).toBe(0);
+    // The check does read the drop-in: a misspelt key in it is reported.
+    const misspelt = { [dropInName]: dropIn.replace("ExecStartPre=", "ExecStartPr=") };
+    expect(verifySystemdUnits(work, { ...units, ...misspelt }, commands).output).toContain(
+      "Unknown key 'ExecStartPr'",
+    );
   });
 
   it("proxies /token/ from Jitsi's web container to the issuer service", () => {
