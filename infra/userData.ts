@@ -25,7 +25,12 @@ function issuerHostExtras(settings: Settings, jwtAppSecret: string, apiKeys: str
     secrets: { jwtAppSecret, apiKeys },
   });
   const files: VmFile[] = [
-    ...host.files.map((f) => ({ path: f.path, content: f.content, permissions: f.mode })),
+    ...host.files.map((f) => ({
+      path: f.path,
+      content: f.content,
+      permissions: f.mode,
+      compress: f.compress,
+    })),
     { path: host.envFile, content: formatEnv(host.envEntries), permissions: "0600" },
   ];
   return { files, composeFiles: [host.composeFile] };
