@@ -8,6 +8,7 @@ import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/o
 import { type FirewallRule, firewallRules } from "../../infra/render/firewall";
 import { meetingPortsClosed, sshOpenToInternet } from "../../policy/firewall";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
+import { writtenFiles } from "../helpers/userData";
 
 const SERVER = "hcloud:index/server:Server";
 const FIREWALL = "hcloud:index/firewall:Firewall";
@@ -97,7 +98,8 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     });
     expect(run.outputs.stateVolumeId).toBe(volume!.id);
     const userData = String(revealSecrets(server.inputs.userData));
-    expect(userData).toContain(`/dev/disk/by-id/scsi-0HC_Volume_${volume!.id} /opt/jitsi/state`);
+    const unit = writtenFiles(userData).find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!;
+    expect(unit.content).toContain(`/dev/disk/by-id/scsi-0HC_Volume_${volume!.id} /opt/jitsi/state`);
     const prod = await runProgram(exampleConfig({ deleteProtection: "true", stateVolumeGb: "25" }));
     expect(ofType(prod, "hcloud:index/volume:Volume")[0]!.inputs).toMatchObject({
       size: 25,
@@ -254,9 +256,7 @@ describe("the Pulumi program with other settings", () => {
     const server = ofType(run, SERVER)[0]!;
     expect(isSecretValue(server.inputs.userData)).toBe(true);
     const userData = String(revealSecrets(server.inputs.userData));
-    const files = (
-      parse(userData) as { write_files: Array<{ path: string; permissions: string; content: string }> }
-    ).write_files;
+    const files = writtenFiles(userData);
     const envFile = files.find((f) => f.path === "/opt/jitsi/issuer/issuer.env");
     expect(envFile?.permissions).toBe("0600");
     expect(envFile?.content).toContain(`ISSUER_API_KEYS=${apiKey}`);

@@ -15,6 +15,7 @@ import {
 } from "../../../infra/render/cloudInit";
 import { jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
+import { writtenFiles } from "../../helpers/userData";
 
 interface WriteFile {
   path: string;
@@ -61,13 +62,8 @@ const render = (...args: Parameters<typeof input>) => renderCloudInit(input(...a
 const doc = (text: string) => parse(text) as CloudConfig;
 const file = (text: string, filePath: string) => doc(text).write_files.find((f) => f.path === filePath);
 /** A written file's text, gunzipped when cloud-init gets it compressed. */
-function writtenContent(text: string, filePath: string): string | undefined {
-  const written = file(text, filePath);
-  if (!written) return undefined;
-  return written.encoding === "gz+b64"
-    ? gunzipSync(Buffer.from(written.content, "base64")).toString()
-    : written.content;
-}
+const writtenContent = (text: string, filePath: string) =>
+  writtenFiles(text).find((f) => f.path === filePath)?.content;
 const unitFile = (text: string) => writtenContent(text, "/etc/systemd/system/jitsi-meet.service") ?? "";
 /** The install step's arguments, from the unit's ExecStartPre line. */
 const installArgs = (text: string) =>
