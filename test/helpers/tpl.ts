@@ -41,7 +41,7 @@ export function variablesReceivedBy(service: string): Set<string> {
     rows
       .map((row) => row.split("\t"))
       .filter((r) => r[1] === service)
-      .map((r) => r[2]),
+      .map((r) => r[2]!),
   );
 }
 
