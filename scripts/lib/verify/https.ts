@@ -17,7 +17,8 @@ export function httpsGet(url: string, options: { ca?: string; timeoutMs: number 
   return new Promise((resolve, reject) => {
     const request = https.get(
       url,
-      { ca: options.ca, rejectUnauthorized: true, timeout: options.timeoutMs },
+      // A fresh connection each time: a resumed TLS session carries no peer certificate to judge.
+      { ca: options.ca, rejectUnauthorized: true, timeout: options.timeoutMs, agent: false },
       (res) => {
         const cert = (res.socket as TLSSocket).getPeerCertificate();
         const chunks: Buffer[] = [];
