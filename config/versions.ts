@@ -57,3 +57,24 @@ export const CONTAINER_UID = 1000;
  * Node 22 is in maintenance LTS until April 2027; bump deliberately, checking the tag exists.
  */
 export const ISSUER_NODE_IMAGE = "node:22.12.0-alpine3.21";
+
+/**
+ * coturn on the TURN VM: Ubuntu 24.04's package, held at this upstream version by an apt pin (Ubuntu's
+ * security rebuilds of it still apply). The tests run Debian 12's build of the same upstream version.
+ */
+export const COTURN = { version: "4.6.1", image: "ubuntu-24.04" } as const;
+
+/** Where the TURN VM keeps its files; the certbot deploy hook and the coturn unit agree on these. */
+export const TURN_VM_LAYOUT = {
+  /** coturn's configuration, kept apart from the package's /etc/turnserver.conf (an open relay). */
+  configFile: "/etc/jitsi-stack/coturn.conf",
+  /** The Let's Encrypt certificate as coturn's user may read it, copied there by the deploy hook. */
+  certDir: "/etc/jitsi-stack/coturn-certs",
+  /** Runs the first-boot setup until it succeeds. */
+  setupUnit: "jitsi-stack-turn.service",
+  setupScript: "/usr/local/sbin/jitsi-stack-turn-setup",
+  deployHook: "/usr/local/sbin/jitsi-stack-turn-deploy-cert",
+  /** Drop-in that points Ubuntu's coturn.service at the files above. */
+  coturnDropIn: "/etc/systemd/system/coturn.service.d/jitsi-stack.conf",
+  aptPin: "/etc/apt/preferences.d/jitsi-stack-coturn",
+} as const;
