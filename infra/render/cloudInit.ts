@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { stringify } from "yaml";
 import type { Settings } from "../../config/schema";
 import { CONFIG_MOUNT_DIRS, CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../config/versions";
 import { type EnvEntry, formatEnv } from "./jitsiEnv";
+import { cloudConfigText, hostKeyConfig, VM_BASE_FILES } from "./vmBase";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -26,8 +26,7 @@ export interface CloudInitInput {
   sshHostKey: { privateKey: string; publicKey: string };
 }
 
-/** Hetzner refuses user-data over 32 KiB. */
-export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+export { USER_DATA_LIMIT_BYTES } from "./vmBase";
 /** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
 const COMPRESS_ABOVE_BYTES = 4096;
 
@@ -61,7 +60,7 @@ export function systemdUnit(composeFiles: readonly string[]): string {
   ].join("\n");
 }
 
-function writeFile(file: VmFile): Record<string, string | boolean> {
+export function writeFile(file: VmFile): Record<string, string | boolean> {
   const entry: Record<string, string | boolean> = {
     path: file.path,
     permissions: file.permissions,
@@ -93,17 +92,7 @@ export function renderCloudInit(input: CloudInitInput): string {
       content: systemdUnit(input.extraComposeFiles ?? []),
       permissions: "0644",
     },
-    {
-      path: "/etc/ssh/sshd_config.d/60-jitsi-stack.conf",
-      content:
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
-      permissions: "0644",
-    },
-    {
-      path: "/etc/apt/apt.conf.d/20auto-upgrades",
-      content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
-      permissions: "0644",
-    },
+    ...VM_BASE_FILES,
     {
       // Bounded container logs, so a busy bridge cannot fill the disk.
       path: "/etc/docker/daemon.json",
@@ -125,11 +114,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     packages: ["docker.io", "docker-compose-v2", "git", "chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
-    ssh_pwauth: false,
-    // Replace the image's host keys with the one from Pulumi state (cloud-init generates only missing types).
-    ssh_deletekeys: true,
-    ssh_genkeytypes: ["ed25519"],
-    ssh_keys: { ed25519_private: input.sshHostKey.privateKey, ed25519_public: input.sshHostKey.publicKey },
+    ...hostKeyConfig(input.sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
       // cloud-init runs these lines as one shell script: stop at the first failure, so a refused
@@ -150,12 +135,5 @@ export function renderCloudInit(input: CloudInitInput): string {
       ["systemctl", "enable", "--now", VM_LAYOUT.service],
     ],
   };
-  const text = "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
-  const size = Buffer.byteLength(text);
-  if (size > USER_DATA_LIMIT_BYTES) {
-    throw new Error(
-      `cloud-init user-data is ${size} bytes; Hetzner accepts at most ${USER_DATA_LIMIT_BYTES}`,
-    );
-  }
-  return text;
+  return cloudConfigText(doc);
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import dgram from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Daemon, freePort, startDaemon } from "./daemon";
@@ -73,23 +73,38 @@ export interface CoturnFixture {
   ca: TestCa;
   /** The configuration coturn runs with. */
   config: string;
-  /** The certificate coturn was started with, and the folder the test CA writes to. */
-  certFile: string;
-  keyFile: string;
+  /** The folder coturn reads fullchain.pem and privkey.pem from. */
+  certDir: string;
+  /** Serial number of the certificate coturn was started with. */
+  serial: string;
   log(): string;
   pid: number;
   stop(): Promise<void>;
 }
 
+/** Names on the test certificates: the default TURN hostname and the loopback addresses. */
+export const TEST_CERT_NAMES = ["DNS:turn.meet.example.com", "IP:127.0.0.1", "IP:::1"];
+
 /** Debian's coturn on loopback, with our rendered configuration and the documented overrides. */
 export async function startCoturn(rendered: string, control: CoturnControl = {}): Promise<CoturnFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "jitsi-coturn-"));
   const ca = makeTestCa(dir);
-  const leaf = ca.issue("turn.meet.example.com", ["DNS:turn.meet.example.com", "IP:127.0.0.1", "IP:::1"]);
+  const leaf = ca.issue("turn.meet.example.com", TEST_CERT_NAMES);
+  // Laid out as on the VM: the deploy hook's folder, which coturn reads.
+  const certDir = path.join(dir, "certs");
+  mkdirSync(certDir);
+  copyFileSync(leaf.certFile, path.join(certDir, "fullchain.pem"));
+  copyFileSync(leaf.keyFile, path.join(certDir, "privkey.pem"));
   const [port, tlsPort] = [await freePort(), await freePort()];
   const config = testConfig(
     rendered,
-    { port, tlsPort, certFile: leaf.certFile, keyFile: leaf.keyFile, dir },
+    {
+      port,
+      tlsPort,
+      certFile: path.join(certDir, "fullchain.pem"),
+      keyFile: path.join(certDir, "privkey.pem"),
+      dir,
+    },
     control,
   );
   const configFile = path.join(dir, "turnserver.conf");
@@ -108,8 +123,8 @@ export async function startCoturn(rendered: string, control: CoturnControl = {})
     tlsPort,
     ca,
     config,
-    certFile: leaf.certFile,
-    keyFile: leaf.keyFile,
+    certDir,
+    serial: leaf.serial,
     log,
     pid: Number(readFileSync(pidFile, "utf8").trim()),
     async stop() {
