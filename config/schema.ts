@@ -26,6 +26,27 @@ function isCidr(value: string): boolean {
   }
 }
 
+/**
+ * For a CIDR whose address has bits set past the prefix (203.0.113.7/8), the network it most likely
+ * meant and the single host; undefined when the CIDR is exact or unparsable.
+ */
+export function hostBitsProblem(cidr: string): string | undefined {
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(cidr);
+  } catch {
+    return undefined;
+  }
+  const [address, prefix] = parsed;
+  const network =
+    address.kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  if (network.toString() === address.toString()) return undefined;
+  const single = address.kind() === "ipv4" ? 32 : 128;
+  return `'${cidr}' has host bits set past /${prefix}; write the network ${network.toString()}/${prefix}, or ${address.toString()}/${single} for the one address`;
+}
+
 /** 0.0.0.0/0 or ::/0 (or any prefix length 0): the whole internet. */
 export function isWholeInternet(cidr: string): boolean {
   try {
@@ -75,9 +96,13 @@ const stackFields = {
       "needs at least one key: without one Hetzner mails a root password, and SSH passwords are turned off",
   }),
   adminCidrs: listField(
-    stringField("must be a CIDR").refine(isCidr, {
-      error: "must hold CIDRs like 203.0.113.7/32 or 2001:db8::/48",
-    }),
+    stringField("must be a CIDR")
+      .refine(isCidr, { error: "must hold CIDRs like 203.0.113.7/32 or 2001:db8::/48" })
+      .superRefine((cidr, ctx) => {
+        // A firewall would silently widen 203.0.113.7/8 to all of 203.0.0.0/8.
+        const problem = hostBitsProblem(cidr);
+        if (problem) ctx.addIssue({ code: "custom", message: `must hold exact CIDRs: ${problem}` });
+      }),
     "must be a list of CIDRs, like ['203.0.113.7/32']",
   ).default([]),
   allowSshFromAnywhere: boolField("must be true or false").default(false),
@@ -118,6 +143,11 @@ const stackFields = {
   deleteProtection: boolField("must be true or false").default(false),
   hetznerBackups: boolField("must be true or false").optional(),
   dnsTtl: intField(60, 86400, "must be a whole number of seconds from 60 to 86400").default(60),
+  stateVolumeGb: intField(
+    10,
+    1000,
+    "must be a whole number of GB from 10 (Hetzner's minimum) to 1000",
+  ).default(10),
   readinessTimeoutSeconds: intField(60, 3600, "must be a whole number of seconds from 60 to 3600").default(
     900,
   ),
@@ -185,11 +215,15 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
     secret: true,
   },
   enableGuests: {
-    doc: "Let people without a token join a room that a token holder has opened.",
+    doc: "Let people without a token join a room once a token holder is in it; until then they wait in the lobby and get in with no one clicking (turns the lobby component on).",
     example: "false",
     default: "true",
   },
-  enableLobby: { doc: "Jitsi's lobby (knock to enter).", example: "true", default: "false" },
+  enableLobby: {
+    doc: "Jitsi's lobby (knock to enter) for people without a token; token holders join directly unless a moderator turned the lobby on in that meeting. jitsi:enableGuests needs the lobby component too, so with guests on it is there either way.",
+    example: "true",
+    default: "false",
+  },
   enablePrejoin: {
     doc: "Jitsi's pre-join page (name and device check before entering).",
     example: "true",
@@ -212,6 +246,11 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
     default: "same as deleteProtection",
   },
   dnsTtl: { doc: "TTL of the A/AAAA records, in seconds.", example: "300", default: "60" },
+  stateVolumeGb: {
+    doc: "Size of the Hetzner Volume that keeps certificates and Prosody data across server replacements (about €0.044/GB a month).",
+    example: "20",
+    default: "10",
+  },
   readinessTimeoutSeconds: {
     doc: "How long `pulumi up` waits for https://<domain> to answer with a valid certificate.",
     example: "1200",
@@ -246,6 +285,7 @@ export interface Settings {
   deleteProtection: boolean;
   hetznerBackups: boolean;
   dnsTtl: number;
+  stateVolumeGb: number;
   readinessTimeoutSeconds: number;
   issuer: IssuerSettings;
   turn: TurnSettings;
@@ -398,6 +438,7 @@ export function validateSettings(
     deleteProtection: s.deleteProtection,
     hetznerBackups: s.hetznerBackups ?? s.deleteProtection,
     dnsTtl: s.dnsTtl,
+    stateVolumeGb: s.stateVolumeGb,
     readinessTimeoutSeconds: s.readinessTimeoutSeconds,
     issuer: resolveIssuer(s),
     turn: resolveTurn(s),

@@ -17,8 +17,19 @@ export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] a
 export const VM_LAYOUT = {
   /** The docker-jitsi-meet checkout, with `.env` beside its compose files. */
   jitsiDir: "/opt/jitsi",
+  /**
+   * Mount point of the Hetzner Volume that holds the stack's state, so a replaced server keeps its
+   * certificate, ACME account and Prosody data. `configDir` lives inside it, never at the mount point
+   * itself, so a restore can stage beside it on the same filesystem and swap by rename.
+   */
+  stateDir: "/opt/jitsi/state",
   /** `CONFIG` in `.env`: every directory the containers mount, including Let's Encrypt state. */
-  configDir: "/opt/jitsi/config",
+  configDir: "/opt/jitsi/state/config",
+  /**
+   * Files the settings decide inside `configDir` (the issuer's nginx location): cloud-init writes them
+   * here, outside the volume, and the install step copies them in once the volume is mounted.
+   */
+  managedConfigDir: "/opt/jitsi/managed-config",
   /** JSON file with the release tag and commit that the checkout was verified against. */
   releaseFile: "/opt/jitsi/.jitsi-stack-release.json",
   /** systemd unit that runs `docker compose up`/`down` in jitsiDir. */
@@ -57,6 +68,19 @@ export const CONTAINER_UID = 1000;
  * Node 22 is in maintenance LTS until April 2027; bump deliberately, checking the tag exists.
  */
 export const ISSUER_NODE_IMAGE = "node:22.12.0-alpine3.21";
+
+/**
+ * The private network that later bridges and other hosts of the stack join. Prosody does not
+ * rate-limit connections from it (PROSODY_RATE_LIMIT_ALLOW_RANGES).
+ */
+export const PRIVATE_NETWORK_CIDR = "10.0.0.0/16";
+
+/**
+ * Where dockerd puts a compose network that names no subnet, as the release's `meet.jitsi` network
+ * does: its default address pools (172.17-31.x.x in /16s, then 192.168.x.x in /20s). Prosody trusts
+ * the web container's X-Forwarded-For from these, and does not rate-limit jicofo and jvb there.
+ */
+export const DOCKER_DEFAULT_POOLS = ["172.16.0.0/12", "192.168.0.0/16"] as const;
 
 /**
  * coturn on the TURN VM: Ubuntu 24.04's package, held at this upstream version by an apt pin (Ubuntu's

@@ -6,6 +6,7 @@ import { JitsiSecrets } from "./jitsiSecrets";
 import { MeetDns } from "./meetDns";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
 import { userData } from "./userData";
 
@@ -16,12 +17,15 @@ const name = `jitsi-${settings.stack}`;
 // Uses the configured JWT secret and API keys, or generates them.
 const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
+const stateVolume = new StateVolume(name, { settings });
+const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 const host = new JitsiHost(name, {
   settings,
   addresses,
-  userData: userData({ settings, secrets, addresses }),
+  stateVolume,
+  userData: userData({ settings, secrets, addresses, stateVolume }),
+  bootAfter: dns.records,
 });
-const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {
   settings,
@@ -35,6 +39,7 @@ export const environment = settings.environment;
 export const ipv4 = addresses.ipv4Address;
 export const ipv6 = addresses.ipv6Address;
 export const serverId = host.serverId;
+export const stateVolumeId = stateVolume.volume.id;
 export const sshUser = VM_LAYOUT.sshUser;
 export const sshHost = addresses.ipv4Address;
 export const sshHostPublicKey = secrets.sshHostKey.publicKey;

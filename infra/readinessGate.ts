@@ -11,6 +11,11 @@ export interface ReadinessGateArgs {
 /**
  * Holds `pulumi up` until the meeting site answers over HTTPS with a valid certificate. It runs on
  * the deployer's machine (Pulumi runs commands in the project directory) and needs no SSH.
+ *
+ * A gate that timed out checks again on the next `pulumi up`: the command provider saves a failed
+ * create with its error (a resource with init errors), and the engine updates such a resource on the
+ * next run; with no `update` command of its own, the update runs `create`, the same wait. Meanwhile
+ * the VM keeps retrying its start (jitsi-meet.service), so the second wait sees what the retries fixed.
  */
 export class ReadinessGate extends pulumi.ComponentResource {
   readonly message: pulumi.Output<string>;

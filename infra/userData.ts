@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config/schema";
 import type { JitsiSecrets } from "./jitsiSecrets";
 import type { PublicIps } from "./publicIps";
+import type { StateVolume } from "./stateVolume";
 import { bundleIssuer } from "./render/bundle";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
@@ -11,6 +12,7 @@ export interface UserDataArgs {
   settings: Settings;
   secrets: JitsiSecrets;
   addresses: PublicIps;
+  stateVolume: StateVolume;
 }
 
 /** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
@@ -30,7 +32,7 @@ function issuerHostExtras(settings: Settings, jwtAppSecret: string, apiKeys: str
 
 /** Joins the resolved secrets and addresses into the cloud-init document, kept secret throughout. */
 export function userData(args: UserDataArgs): pulumi.Output<string> {
-  const { secrets, addresses, settings } = args;
+  const { secrets, addresses, settings, stateVolume } = args;
   return pulumi.secret(
     pulumi
       .all([
@@ -41,8 +43,9 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
         addresses.ipv6Address,
         secrets.sshHostKey.privateKey,
         secrets.sshHostKey.publicKey,
+        stateVolume.device,
       ])
-      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6, hostPrivateKey, hostPublicKey]) => {
+      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6, hostPrivateKey, hostPublicKey, stateDevice]) => {
         const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
         return renderCloudInit({
           settings,
@@ -50,6 +53,7 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
           extraFiles: issuer.files,
           extraComposeFiles: issuer.composeFiles,
           sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
+          stateDevice,
         });
       }),
   );

@@ -2,12 +2,18 @@ import type { ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
 import { proxiedMeetingRecord, type DnsRecordInputs } from "./dns";
 import { meetingPortsClosed, sshOpenToInternet, type FirewallRule } from "./firewall";
 import { describeFinding, findPlaintextSecrets, type Finding, reveal } from "./secrets";
-import { unpinnedRelease, unprotectedProductionServer, type ServerInputs } from "./server";
+import {
+  unpinnedRelease,
+  unprotectedProductionServer,
+  unprotectedProductionVolume,
+  type ServerInputs,
+} from "./server";
 
 /** Type tokens of the resources the policies read (the program declares them in infra/). */
 export const TYPES = {
   firewall: "hcloud:index/firewall:Firewall",
   server: "hcloud:index/server:Server",
+  volume: "hcloud:index/volume:Volume",
   dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
 } as const;
 
@@ -54,6 +60,12 @@ export const policies: ResourceValidationPolicy[] = [
     description: "A server in a production stack has delete and rebuild protection.",
     enforcementLevel: "mandatory",
     validateResource: checkType(TYPES.server, (p) => unprotectedProductionServer(p as ServerInputs)),
+  },
+  {
+    name: "production-volume-protected",
+    description: "The state volume of a production stack has delete protection.",
+    enforcementLevel: "mandatory",
+    validateResource: checkType(TYPES.volume, (p) => unprotectedProductionVolume(p)),
   },
   {
     name: "jitsi-release-pinned",

@@ -10,9 +10,18 @@ const RELEASE_TAG_RE = /^stable-\d+(-\d+)?$/;
 const COMMIT_RE = /^[0-9a-f]{40}$/;
 const ENVIRONMENTS = ["dev", "staging", "production"];
 
-/** Violations of "a server in a production stack has delete and rebuild protection". */
-export function unprotectedProductionServer(server: ServerInputs): string[] {
-  const environment = server.labels?.environment;
+/** Inputs of a Hetzner resource that carries the stack's labels and protection flags. */
+type Protectable = { labels?: Record<string, string> } & Partial<
+  Record<"deleteProtection" | "rebuildProtection", boolean>
+>;
+
+/** Violations of "a production <what> has every flag in `flags` on"; a missing environment label is one too. */
+function unprotectedInProduction(
+  what: string,
+  inputs: Protectable,
+  flags: Array<"deleteProtection" | "rebuildProtection">,
+): string[] {
+  const environment = inputs.labels?.environment;
   if (environment === undefined || !ENVIRONMENTS.includes(environment)) {
     return [
       `label 'environment' is ${environment === undefined ? "missing" : `'${environment}'`}; ` +
@@ -20,15 +29,21 @@ export function unprotectedProductionServer(server: ServerInputs): string[] {
     ];
   }
   if (environment !== "production") return [];
-  const missing = [
-    server.deleteProtection === true ? undefined : "deleteProtection",
-    server.rebuildProtection === true ? undefined : "rebuildProtection",
-  ].filter(Boolean);
+  const missing = flags.filter((flag) => inputs[flag] !== true);
   if (missing.length === 0) return [];
   return [
-    `is a production server without ${missing.join(" and ")}; ` +
-      'set jitsi:deleteProtection "true" in the stack config',
+    `is a production ${what} without ${missing.join(" and ")}; set jitsi:deleteProtection "true" in the stack config`,
   ];
+}
+
+/** Violations of "a server in a production stack has delete and rebuild protection". */
+export function unprotectedProductionServer(server: ServerInputs): string[] {
+  return unprotectedInProduction("server", server, ["deleteProtection", "rebuildProtection"]);
+}
+
+/** Violations of "the state volume of a production stack has delete protection" (it outlives servers). */
+export function unprotectedProductionVolume(volume: Protectable): string[] {
+  return unprotectedInProduction("state volume", volume, ["deleteProtection"]);
 }
 
 /** Violations of "the Jitsi release is pinned by tag and commit" (labels jitsi-release and jitsi-commit). */

@@ -12,9 +12,12 @@ The post-deploy check. Reads the stack outputs, then checks:
   - the served config.js has prejoin off, token auth on (hosts.authdomain) and a guest domain only
     when guests are on;
   - over the XMPP websocket (as Jitsi's client: focus creates the room, then the MUC join), with tokens
-    signed by the stack's JWT secret: a moderator token joins as owner, a non-moderator token as member;
-    no token, a bad signature, an expired token and a token for another room are refused (Prosody's
-    reason is shown); no lobby component; guests join (or are refused) as configured;
+    signed by the stack's JWT secret: a moderator token joins as owner, a non-moderator token as member,
+    and still as member after leaving and joining again; no token, a bad signature, an expired token
+    and a token for another room are refused (Prosody's reason is shown); the lobby component is there
+    only with the lobby or guests on; with guests on, a guest who comes first is held in the lobby, a
+    token holder who comes while it waits gets straight in (no knock screen), and a guest gets in once
+    a token holder is in; with guests off, guests are refused;
   - the token issuer, when deployed, returns a token that verifies and joins.
 Prints a pass/fail table. Tokens and secrets are never printed.
 
@@ -179,7 +182,7 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
     xmpp,
     settleMs,
     timeoutMs,
-    onResult: (r) => io.err(`  ${r.ok ? "pass" : "FAIL"}  ${r.name}`),
+    onResult: (r) => io.err(`  ${r.ok ? (r.warning ? "WARN" : "pass") : "FAIL"}  ${r.name}`),
   };
   io.err(`Verifying ${options.meetingUrl}`);
   const results = await runVerify(options);

@@ -18,6 +18,15 @@ describe("README", () => {
     expect(section).toBe(settingsTable());
   });
 
+  it("asks for the IPv4 address when it appends /32 to a what-is-my-address answer", () => {
+    // ifconfig.me answers over IPv6 where it can, and '<ipv6>/32' opens SSH to a huge range.
+    const lookups = [...readme.matchAll(/\$\(curl ([^)]*)\)\/(\d+)/g)];
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const [line, flags, prefix] of lookups) {
+      expect(prefix === "32" ? flags : "-4", line).toMatch(/(^|\s)-4(\s|$)/);
+    }
+  });
+
   it("every `npm run` command it shows exists", () => {
     const used = [...readme.matchAll(/npm run (?:-s |--silent )?([a-z][a-z:-]*)/g)].map((m) => m[1]!);
     expect(used.length).toBeGreaterThan(5);

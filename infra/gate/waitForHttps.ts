@@ -1,5 +1,8 @@
 import https from "node:https";
-import type { TLSSocket } from "node:tls";
+import { checkServerIdentity, type PeerCertificate, type TLSSocket } from "node:tls";
+
+/** The organisation of every intermediate of Let's Encrypt's staging CA (`letsencrypt_test` in acme.sh). */
+export const LE_STAGING_ORGANISATION = "(STAGING) Let's Encrypt";
 
 /**
  * The readiness gate that `pulumi up` runs on the deployer's machine (no SSH): it ends when
@@ -40,11 +43,11 @@ export function probeOnce(options: GateOptions): Promise<Probe> {
         const cert = (response.socket as TLSSocket).getPeerCertificate();
         response.resume();
         const issuer = [cert.issuer?.O, cert.issuer?.CN].filter(Boolean).join(" / ");
-        if (options.staging && !/STAGING/i.test(issuer)) {
-          resolve({
-            ok: false,
-            reason: `certificate issued by '${issuer}', not yet by Let's Encrypt staging`,
-          });
+        const stagingProblem = options.staging
+          ? judgeStagingCertificate(url.hostname, cert, new Date())
+          : undefined;
+        if (stagingProblem) {
+          resolve({ ok: false, reason: stagingProblem });
         } else if ((response.statusCode ?? 500) >= 500) {
           resolve({ ok: false, reason: `HTTP ${response.statusCode}` });
         } else {
@@ -61,6 +64,29 @@ export function probeOnce(options: GateOptions): Promise<Probe> {
     );
     request.end();
   });
+}
+
+/**
+ * Staging chains are untrusted, so the checks the TLS stack would make are made here: the certificate
+ * names the host, is current, and was issued by Let's Encrypt's staging CA, which is what
+ * `LETSENCRYPT_ACME_SERVER=letsencrypt_test` yields. Anything else (a production certificate, a
+ * self-signed one) is not what staging mode deploys.
+ */
+export function judgeStagingCertificate(
+  hostname: string,
+  cert: PeerCertificate,
+  now: Date,
+): string | undefined {
+  const issuer = [cert.issuer?.O, cert.issuer?.CN].filter(Boolean).join(" / ");
+  if (cert.issuer?.O !== LE_STAGING_ORGANISATION) {
+    return `certificate issued by '${issuer}', not yet by Let's Encrypt staging`;
+  }
+  const mismatch = checkServerIdentity(hostname, cert);
+  if (mismatch) return `staging certificate does not name ${hostname}: ${mismatch.message}`;
+  if (now < new Date(cert.valid_from) || now > new Date(cert.valid_to)) {
+    return `staging certificate is not valid now (valid ${cert.valid_from} to ${cert.valid_to})`;
+  }
+  return undefined;
 }
 
 export async function waitForHttps(

@@ -1,10 +1,18 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
+import { gzipSync } from "fflate";
 import type { Settings } from "../../config/schema";
-import { CONFIG_MOUNT_DIRS, CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../config/versions";
+import { VM_LAYOUT } from "../../config/versions";
 import { type EnvEntry, formatEnv } from "./jitsiEnv";
-import { cloudConfigText, hostKeyConfig, VM_BASE_FILES } from "./vmBase";
+import {
+  jitsiMeetUnit,
+  RENEWAL,
+  renewalUnits,
+  REQUIRED_PACKAGES,
+  VM_SCRIPTS,
+  type VmUnitsInput,
+} from "./vmUnits";
+import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -13,6 +21,8 @@ export interface VmFile {
   /** Octal mode, like "0644". */
   permissions: string;
   owner?: string;
+  /** Write it compressed whatever its size (the VM scripts: readable in the repository, costly in user-data). */
+  compress?: boolean;
 }
 
 export interface CloudInitInput {
@@ -24,6 +34,8 @@ export interface CloudInitInput {
   extraComposeFiles?: readonly string[];
   /** The SSH host key (OpenSSH format) the VM must present, so clients can pin it. */
   sshHostKey: { privateKey: string; publicKey: string };
+  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
+  stateDevice: string;
 }
 
 export { USER_DATA_LIMIT_BYTES } from "./vmBase";
@@ -31,33 +43,14 @@ export { USER_DATA_LIMIT_BYTES } from "./vmBase";
 const COMPRESS_ABOVE_BYTES = 4096;
 
 const vmScript = (name: string) => readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
-const INSTALL_SCRIPT_PATH = "/usr/local/sbin/jitsi-stack-install";
-const BLOCK_METADATA_PATH = "/usr/local/sbin/jitsi-stack-block-metadata";
 
-/** The systemd unit that keeps the compose stack up across reboots. */
-export function systemdUnit(composeFiles: readonly string[]): string {
-  const files = ["docker-compose.yml", ...composeFiles].map((f) => `-f ${f}`).join(" ");
-  return [
-    "[Unit]",
-    "Description=Jitsi Meet (docker-jitsi-meet compose stack)",
-    "Requires=docker.service",
-    "After=docker.service network-online.target",
-    "Wants=network-online.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    // The metadata service hands the user-data, secrets included, to whoever asks: not to containers.
-    `ExecStartPre=${BLOCK_METADATA_PATH}`,
-    "RemainAfterExit=yes",
-    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
-    `ExecStart=/usr/bin/docker compose ${files} up -d --remove-orphans`,
-    `ExecStop=/usr/bin/docker compose ${files} down`,
-    "TimeoutStartSec=900",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ].join("\n");
+/**
+ * Gzip whose bytes depend only on the input. Node's zlib writes the build's OS into the header (3 on
+ * Linux, 19 on macOS) and its deflate output may change with the zlib it was built with; a different
+ * user-data replaces the server. fflate is plain JavaScript, pinned by the lockfile: mtime 0, OS 3 (Unix).
+ */
+export function deterministicGzip(content: string): Buffer {
+  return Buffer.from(gzipSync(Buffer.from(content, "utf8"), { level: 9, mtime: 0 }));
 }
 
 export function writeFile(file: VmFile): Record<string, string | boolean> {
@@ -66,9 +59,9 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
     permissions: file.permissions,
     owner: file.owner ?? "root:root",
   };
-  if (Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
+  if (file.compress || Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
     entry.encoding = "gz+b64";
-    entry.content = gzipSync(file.content, { level: 9 }).toString("base64");
+    entry.content = deterministicGzip(file.content).toString("base64");
   } else {
     entry.content = file.content;
   }
@@ -78,6 +71,13 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
 /** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
 export function renderCloudInit(input: CloudInitInput): string {
   const { settings: s } = input;
+  const units: VmUnitsInput = {
+    domain: s.domain,
+    release: s.jitsiRelease,
+    stateDevice: input.stateDevice,
+    extraComposeFiles: input.extraComposeFiles ?? [],
+  };
+  const renewal = renewalUnits(units);
   const files: VmFile[] = [
     { path: `${VM_LAYOUT.jitsiDir}/.env`, content: formatEnv(input.env), permissions: "0600" },
     {
@@ -85,13 +85,15 @@ export function renderCloudInit(input: CloudInitInput): string {
       content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",
       permissions: "0644",
     },
-    { path: INSTALL_SCRIPT_PATH, content: vmScript("install-jitsi.sh"), permissions: "0755" },
-    { path: BLOCK_METADATA_PATH, content: vmScript("block-metadata.sh"), permissions: "0755" },
-    {
-      path: `/etc/systemd/system/${VM_LAYOUT.service}`,
-      content: systemdUnit(input.extraComposeFiles ?? []),
-      permissions: "0644",
-    },
+    ...Object.values(VM_SCRIPTS).map((script) => ({
+      path: script.path,
+      content: vmScript(script.source),
+      permissions: "0755",
+      compress: true,
+    })),
+    { path: `/etc/systemd/system/${VM_LAYOUT.service}`, content: jitsiMeetUnit(units), permissions: "0644" },
+    { path: `/etc/systemd/system/${RENEWAL.service}`, content: renewal.service, permissions: "0644" },
+    { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
     ...VM_BASE_FILES,
     {
       // Bounded container logs, so a busy bridge cannot fill the disk.
@@ -111,28 +113,18 @@ export function renderCloudInit(input: CloudInitInput): string {
     package_update: true,
     package_upgrade: true,
     // Docker and compose v2 from Ubuntu's own archive; chrony because Prosody allows no clock skew.
-    packages: ["docker.io", "docker-compose-v2", "git", "chrony", "unattended-upgrades", "ca-certificates"],
+    packages: [...REQUIRED_PACKAGES, "chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
-    ...hostKeyConfig(input.sshHostKey),
+    ...sshConfig(s.sshPublicKeys, input.sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
-      // cloud-init runs these lines as one shell script: stop at the first failure, so a refused
-      // install (say, a tag that does not match its commit) never starts the stack.
-      "set -e",
       ["systemctl", "try-reload-or-restart", "ssh"],
-      [
-        INSTALL_SCRIPT_PATH,
-        JITSI_RELEASE.repository,
-        s.jitsiRelease.tag,
-        s.jitsiRelease.commit,
-        VM_LAYOUT.jitsiDir,
-        VM_LAYOUT.configDir,
-        String(CONTAINER_UID),
-        ...CONFIG_MOUNT_DIRS,
-      ],
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", VM_LAYOUT.service],
+      ["systemctl", "enable", VM_LAYOUT.service, RENEWAL.timer],
+      // --no-block: the unit mounts the volume, installs the release and starts the stack, and retries
+      // on its own until that works (a volume attached late, a failed fetch or image pull).
+      ["systemctl", "start", "--no-block", VM_LAYOUT.service, RENEWAL.timer],
     ],
   };
   return cloudConfigText(doc);

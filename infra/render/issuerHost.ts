@@ -11,7 +11,8 @@ export const ISSUER_HOST_LAYOUT = {
   bundle: `${VM_LAYOUT.jitsiDir}/issuer/issuer.mjs`,
   envFile: `${VM_LAYOUT.jitsiDir}/issuer/issuer.env`,
   composeFile: `${VM_LAYOUT.jitsiDir}/docker-compose.issuer.yml`,
-  nginxConf: `${VM_LAYOUT.configDir}/web/nginx-custom/token-issuer.conf`,
+  /** Written outside the volume; the install step copies it into CONFIG/web/nginx-custom. */
+  nginxConf: `${VM_LAYOUT.managedConfigDir}/web/nginx-custom/token-issuer.conf`,
   service: "token-issuer",
   port: 8080,
 } as const;

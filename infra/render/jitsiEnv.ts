@@ -1,5 +1,5 @@
 import type { Settings } from "../../config/schema";
-import { VM_LAYOUT } from "../../config/versions";
+import { DOCKER_DEFAULT_POOLS, PRIVATE_NETWORK_CIDR, VM_LAYOUT } from "../../config/versions";
 
 /** XMPP passwords the containers share; generated once and kept in state so logins survive redeploys. */
 export const INTERNAL_PASSWORDS = [
@@ -32,12 +32,53 @@ export interface EnvEntry {
 const SAFE_VALUE = /^[A-Za-z0-9@._:/,=+~-]*$/;
 
 const flag = (on: boolean): string => (on ? "1" : "0");
+const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
+const secret = (name: string, value: string): EnvEntry => ({ name, value, secret: true });
+
+/**
+ * Who moderates and who may open a room. context.user.moderator decides (token_affiliation: owner for
+ * moderator true, member otherwise), so jicofo must grant nothing itself. With guests on, guests wait in
+ * the lobby until a token holder is in the room, then get in with no one clicking (muc_wait_for_host).
+ */
+function moderationEntries(guests: boolean): EnvEntry[] {
+  return [
+    // JICOFO_ENABLE_AUTH defaults to ENABLE_AUTH (jicofo.conf line 3); on, jicofo's AuthenticationRoleManager
+    // makes every authenticated occupant owner on each join, before it reads enable-auto-owner.
+    plain("JICOFO_ENABLE_AUTH", "0"),
+    // jicofo would otherwise make the first occupant owner.
+    plain("ENABLE_AUTO_OWNER", "0"),
+    plain("XMPP_MUC_MODULES", guests ? "token_affiliation,muc_wait_for_host" : "token_affiliation"),
+    ...(guests
+      ? [
+          // muc_wait_for_host does nothing without persistent_lobby on the main VirtualHost.
+          plain("XMPP_MODULES", "persistent_lobby"),
+          // Otherwise muc_wait_for_host makes every token holder owner, overriding token_affiliation.
+          plain("WAIT_FOR_HOST_DISABLE_AUTO_OWNERS", "1"),
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Jitsi's rate_limit and muc_rate_limit modules: a client address that logs in or joins too often is
+ * throttled. The stack's own services are exempt: jicofo and jvb on the compose network, and hosts on
+ * the private network.
+ */
+function rateLimitEntries(): EnvEntry[] {
+  return [
+    plain("PROSODY_ENABLE_RATE_LIMITS", "1"),
+    // Replaces the template's default (10.0.0.0/8); 127.0.0.1 is always allowed.
+    plain("PROSODY_RATE_LIMIT_ALLOW_RANGES", [...DOCKER_DEFAULT_POOLS, PRIVATE_NETWORK_CIDR].join(",")),
+    // The web container proxies /xmpp-websocket with X-Forwarded-For; Prosody uses it only from trusted
+    // proxies (default 127.0.0.1 and ::1). Without the compose network here, every browser would have
+    // the web container's address, which the allow-ranges exempt: no limit for anyone.
+    plain("PROSODY_TRUSTED_PROXIES", ["127.0.0.1", "::1", ...DOCKER_DEFAULT_POOLS].join(",")),
+  ];
+}
 
 /** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
 export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
   const { settings: s } = input;
-  const plain = (name: string, value: string): EnvEntry => ({ name, value, secret: false });
-  const secret = (name: string, value: string): EnvEntry => ({ name, value, secret: true });
   const entries: EnvEntry[] = [
     plain("CONFIG", VM_LAYOUT.configDir),
     plain("JITSI_IMAGE_VERSION", s.jitsiRelease.tag),
@@ -51,10 +92,13 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     plain("ENABLE_LETSENCRYPT", "1"),
     plain("LETSENCRYPT_DOMAIN", s.domain),
     plain("LETSENCRYPT_EMAIL", s.acmeEmail),
-    // The ACME client defaults to ZeroSSL.
-    plain("LETSENCRYPT_ACME_SERVER", "letsencrypt"),
+    // The ACME client defaults to ZeroSSL. acme.sh ignores --staging once a server is named, so the
+    // server itself says staging or production (upstream web/rootfs/etc/s6-overlay/scripts/config).
+    plain("LETSENCRYPT_ACME_SERVER", s.acmeStaging ? "letsencrypt_test" : "letsencrypt"),
     plain("LETSENCRYPT_USE_STAGING", flag(s.acmeStaging)),
-    plain("ENABLE_LOBBY", flag(s.enableLobby)),
+    // muc_wait_for_host holds guests in the lobby component: with guests on it must exist, whatever
+    // jitsi:enableLobby says (without it the module errors on every token holder's join).
+    plain("ENABLE_LOBBY", flag(s.enableLobby || s.enableGuests)),
     plain("ENABLE_PREJOIN_PAGE", flag(s.enablePrejoin)),
     plain("ENABLE_AUTH", "1"),
     plain("AUTH_TYPE", "jwt"),
@@ -64,10 +108,8 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     plain("JWT_ACCEPTED_ISSUERS", s.jwtAppId),
     plain("JWT_ACCEPTED_AUDIENCES", s.jwtAppId),
     plain("JWT_ALLOW_EMPTY", "0"),
-    // jicofo makes every authenticated user owner unless auto-owner is off and token_affiliation
-    // grants owner only for context.user.moderator (or affiliation owner/moderator).
-    plain("XMPP_MUC_MODULES", "token_affiliation"),
-    plain("ENABLE_AUTO_OWNER", "0"),
+    ...moderationEntries(s.enableGuests),
+    ...rateLimitEntries(),
     // Replaces DOCKER_HOST_ADDRESS; media goes over 10000/udp to these addresses.
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),

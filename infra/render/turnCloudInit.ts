@@ -5,7 +5,7 @@ import { COTURN, TURN_VM_LAYOUT } from "../../config/versions";
 import { shellCommand } from "../../scripts/lib/shell";
 import { type VmFile, writeFile } from "./cloudInit";
 import { coturnAptPin, coturnDropIn, coturnOptions, formatCoturnConfig } from "./coturn";
-import { cloudConfigText, hostKeyConfig, VM_BASE_FILES } from "./vmBase";
+import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
 export interface TurnCloudInitInput {
   settings: Settings;
@@ -92,7 +92,7 @@ export function renderTurnCloudInit(input: TurnCloudInitInput): string {
     packages: ["chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: settings.timezone,
-    ...hostKeyConfig(input.sshHostKey),
+    ...sshConfig(settings.sshPublicKeys, input.sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
       "set -e",

@@ -19,11 +19,19 @@ export const VM_BASE_FILES: readonly VmFile[] = [
   },
 ];
 
-/** cloud-config keys that make the VM present the SSH host key from Pulumi state, and no other. */
-export function hostKeyConfig(hostKey: { privateKey: string; publicKey: string }) {
+/**
+ * cloud-config keys for SSH: root logs in with the operators' keys only (Hetzner's images log in as
+ * root; not Hetzner project keys: see JitsiHost), and the VM presents the host key from Pulumi state.
+ */
+export function sshConfig(
+  operatorKeys: readonly string[],
+  hostKey: { privateKey: string; publicKey: string },
+) {
   return {
     ssh_pwauth: false,
-    // cloud-init generates only missing key types: delete the image's keys, generate no new ones.
+    disable_root: false,
+    ssh_authorized_keys: [...operatorKeys],
+    // Replace the image's host keys with the one from Pulumi state (cloud-init generates only missing types).
     ssh_deletekeys: true,
     ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey },

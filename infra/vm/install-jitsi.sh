@@ -1,9 +1,13 @@
 #!/bin/sh
-# Installs docker-jitsi-meet at a pinned release, on the VM, from cloud-init.
+# Installs docker-jitsi-meet at a pinned release. Runs before every start of jitsi-meet.service, so a
+# first boot that failed half-way heals on the unit's next try.
 # Usage: install-jitsi.sh REPOSITORY TAG COMMIT JITSI_DIR CONFIG_DIR UID DIR...
-# Fetches TAG into JITSI_DIR (which may already hold .env and other files written by cloud-init),
-# refuses to go on unless TAG resolves to COMMIT, then creates each config DIR owned by UID.
+# Installs REQUIRED_PACKAGES when one of their commands is missing, fetches TAG into JITSI_DIR (which may
+# already hold .env and other files written by cloud-init), refuses to go on unless TAG resolves to
+# COMMIT, creates each config DIR owned by UID, then copies MANAGED_CONFIG_DIR (files the settings
+# decide) into CONFIG_DIR, after dropping nginx locations that a past setting left there.
 # FETCH_RETRY_SECONDS (default 10) is the pause between the five fetch attempts.
+# Exit codes: 0 ready; 1 failed, worth another try; 2 usage; 3 refused (the tag does not match).
 set -eu
 retry_seconds=${FETCH_RETRY_SECONDS:-10}
 
@@ -18,6 +22,16 @@ jitsi_dir=$4
 config_dir=$5
 uid=$6
 shift 6
+
+# A transient apt failure during cloud-init's package step leaves these missing: install them here.
+if [ -n "${REQUIRED_PACKAGES:-}" ] && ! { command -v git && command -v docker && docker compose version; } >/dev/null 2>&1; then
+  echo "install-jitsi: installing $REQUIRED_PACKAGES" >&2
+  # shellcheck disable=SC2086 # a list of package names on purpose
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $REQUIRED_PACKAGES; } >&2; then
+    echo "install-jitsi: installing $REQUIRED_PACKAGES failed" >&2
+    exit 1
+  fi
+fi
 
 mkdir -p "$jitsi_dir"
 cd "$jitsi_dir"
@@ -40,7 +54,7 @@ done
 resolved=$(git rev-parse "refs/tags/$tag^{commit}")
 if [ "$resolved" != "$commit" ]; then
   echo "install-jitsi: refusing to start: tag $tag resolves to $resolved, expected $commit" >&2
-  exit 1
+  exit 3
 fi
 git -c advice.detachedHead=false checkout --quiet --detach "$commit"
 
@@ -48,4 +62,10 @@ for dir in "$@"; do
   mkdir -p "$config_dir/$dir"
   chown "$uid:$uid" "$config_dir/$dir"
 done
+
+if [ -n "${MANAGED_CONFIG_DIR:-}" ]; then
+  # The state volume outlives settings: a location for a service no longer deployed must not stay.
+  find "$config_dir/web/nginx-custom" -maxdepth 1 -type f -name '*.conf' -exec rm -f {} +
+  if [ -d "$MANAGED_CONFIG_DIR" ]; then cp -R "$MANAGED_CONFIG_DIR/." "$config_dir/"; fi
+fi
 echo "install-jitsi: $tag ($commit) ready in $jitsi_dir"

@@ -21,6 +21,8 @@ export interface PlannedResource {
   inputs: Record<string, unknown>;
   /** The id the mock engine gave it. */
   id: string;
+  /** Names of the resources it waits for, as the SDK sent them to the engine (explicit and from inputs). */
+  dependsOn: string[];
 }
 
 export interface OfflineRun {
@@ -128,6 +130,8 @@ export async function runOffline(options: {
     }
   }
   let serial = 0;
+  // The mock engine's newResource() does not see dependencies; the request the SDK sends does.
+  const dependenciesByName = new Map<string, string[]>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -135,7 +139,13 @@ export async function runOffline(options: {
         // Component resources only group their children; the plan lists what a provider creates.
         const numericId = String(100000 + serial);
         if (args.custom !== false)
-          resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: numericId });
+          resources.push({
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            id: numericId,
+            dependsOn: dependenciesByName.get(`${args.type}::${args.name}`) ?? [],
+          });
         const outputs = fakeOutputs(args.type, args.name, args.inputs, serial);
         for (const field of GENERATED_SECRETS[args.type] ?? []) secretValues.add(String(outputs[field]));
         secretValues.add(String(outputs.result));
@@ -149,6 +159,7 @@ export async function runOffline(options: {
     options.stack,
     false,
   );
+  recordDependencies(dependenciesByName);
   pulumi.runtime.setAllConfig(options.stackConfig.config, options.stackConfig.secretKeys);
 
   const exported = await options.load();
@@ -169,6 +180,28 @@ export async function runOffline(options: {
     resources,
     outputs,
     secretValues: [...secretValues],
+  };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+}
+
+/** Wraps the mock monitor so each registration's dependency URNs are kept, by type and name. */
+function recordDependencies(into: Map<string, string[]>): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK's monitor accessor is untyped here
+  const { getMonitor } = require("@pulumi/pulumi/runtime/settings.js") as {
+    getMonitor(): { registerResource(req: RegisterRequest, callback: unknown): unknown };
+  };
+  const monitor = getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    // A URN ends in ::<name>; names are unique in this program.
+    const names = req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
+    into.set(`${req.getType()}::${req.getName()}`, names);
+    return register(req, callback);
   };
 }
 

@@ -104,6 +104,16 @@ describe("stack settings", () => {
       /^jitsi:adminCidrs \(item 0\) must hold CIDRs like 203\.0\.113\.7\/32/,
     ],
     [
+      "an IPv4 CIDR with host bits set",
+      { adminCidrs: '["203.0.113.7/8"]' },
+      /^jitsi:adminCidrs \(item 0\) must hold exact CIDRs: '203\.0\.113\.7\/8' has host bits set past \/8; write the network 203\.0\.0\.0\/8, or 203\.0\.113\.7\/32 for the one address/,
+    ],
+    [
+      "an IPv6 CIDR with host bits set",
+      { adminCidrs: '["203.0.113.0/24", "2001:db8:1234::1/48"]' },
+      /^jitsi:adminCidrs \(item 1\) must hold exact CIDRs: '2001:db8:1234::1\/48' has host bits set past \/48; write the network 2001:db8:1234::\/48, or 2001:db8:1234::1\/128/,
+    ],
+    [
       "a CIDR list given as a plain string",
       { adminCidrs: "203.0.113.7/32" },
       /^jitsi:adminCidrs must be a list of CIDRs/,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { NAMESPACE, validateSettings } from "../../config/schema";
+import { NAMESPACE, type Settings, validateSettings } from "../../config/schema";
 
 const ROOT = path.resolve(__dirname, "../..");
 const STACK_FILES = readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
@@ -71,5 +71,54 @@ describe("the stack files in the repository are valid as they stand", () => {
     if (result.ok) return;
     expect(result.errors.join("\n")).toMatch(/jitsi:deleteProtection/);
     expect(result.errors.join("\n")).toMatch(/jitsi:adminCidrs opens SSH to the whole internet/);
+  });
+});
+
+/** The public hostnames a stack claims in the shared zone: its meeting domain and, as a Worker, the issuer's. */
+function claimedHostnames(settings: Settings): string[] {
+  return [settings.domain, ...(settings.issuer.target === "worker" ? [settings.issuer.hostname] : [])];
+}
+
+/** Each hostname that more than one stack claims, with the stacks: deployed together they fight over it. */
+function hostnameClashes(stacks: Array<{ name: string; settings: Settings }>): string[] {
+  const owners = new Map<string, string[]>();
+  for (const { name, settings } of stacks) {
+    for (const host of claimedHostnames(settings)) owners.set(host, [...(owners.get(host) ?? []), name]);
+  }
+  return [...owners]
+    .filter(([, names]) => names.length > 1)
+    .map(([host, names]) => `${host}: ${names.join(", ")}`);
+}
+
+function settingsOf(file: string, overrides: Record<string, string> = {}): Settings {
+  const stack = file.split(".")[1]!;
+  const result = validateSettings(stack, { ...stackConfig(file).raw, ...overrides });
+  if (!result.ok) throw new Error(result.errors.join("\n"));
+  return result.settings;
+}
+
+describe("the example stacks can be deployed side by side", () => {
+  it("no two stack files claim the same meeting or issuer hostname", () => {
+    const stacks = STACK_FILES.map((file) => ({ name: file, settings: settingsOf(file) }));
+    expect(stacks.length).toBeGreaterThan(1);
+    expect(hostnameClashes(stacks)).toEqual([]);
+  });
+
+  it("the check names a clash: the same domain, or one stack's issuer on another's name", () => {
+    const dev = settingsOf("Pulumi.dev.yaml");
+    const prod = settingsOf("Pulumi.prod.yaml");
+    expect(
+      hostnameClashes([
+        { name: "dev", settings: dev },
+        { name: "prod", settings: { ...prod, domain: dev.domain } },
+      ]),
+    ).toEqual([`${dev.domain}: dev, prod`]);
+    const issuerOnDev = settingsOf("Pulumi.prod.yaml", { issuerHostname: dev.issuer.hostname });
+    expect(
+      hostnameClashes([
+        { name: "dev", settings: dev },
+        { name: "prod", settings: issuerOnDev },
+      ]),
+    ).toEqual([`${dev.issuer.hostname}: dev, prod`]);
   });
 });

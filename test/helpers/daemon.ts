@@ -44,8 +44,9 @@ export async function startDaemon(
   command: string,
   args: string[],
   port: number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Daemon> {
-  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -11,7 +11,7 @@ import { makeTestCa } from "./testCa";
 export async function startHttpsServer(pages: Record<string, string>, options: { days?: number } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "jitsi-https-"));
   const ca = makeTestCa(dir);
-  const leaf = ca.issue("localhost", ["DNS:localhost"], options.days);
+  const leaf = ca.issue("localhost", ["DNS:localhost"], options.days ?? 90);
   const server = https.createServer(
     { key: readFileSync(leaf.keyFile), cert: readFileSync(leaf.certFile) },
     (req, res) => {

@@ -56,7 +56,7 @@ export function makeJitsiTree(root: string): void {
     chmodSync(full, mode);
   };
   mkdirSync(root, { recursive: true });
-  file(".env", "JWT_APP_SECRET=not-a-real-secret\nCONFIG=/opt/jitsi/config\n", 0o600);
+  file(".env", "JWT_APP_SECRET=not-a-real-secret\nCONFIG=/opt/jitsi/state/config\n", 0o600);
   file(".jitsi-stack-release.json", JSON.stringify({ tag: "stable-11146-2", commit: "738058b4" }));
   file("docker-compose.yml", "services: {}\n");
   file("gen-passwords.sh", "#!/bin/sh\necho hi\n", 0o755);

@@ -1,5 +1,5 @@
 import { type Settings, validateSettings } from "../../config/schema";
-import { INTERNAL_PASSWORDS, type InternalPassword } from "../../infra/render/jitsiEnv";
+import { INTERNAL_PASSWORDS, type InternalPassword, jitsiEnvEntries } from "../../infra/render/jitsiEnv";
 
 /** The reference upstream data the tests check against (docker-jitsi-meet stable-11146-2). */
 export const REFERENCE_DIR = "../shared/reference/docker-jitsi-meet-stable-11146-2";
@@ -25,4 +25,18 @@ export function fakePasswords(): Record<InternalPassword, string> {
   return Object.fromEntries(
     INTERNAL_PASSWORDS.map((name, i) => [name, `pw${i}x${"0123456789abcdef".repeat(2)}`]),
   ) as Record<InternalPassword, string>;
+}
+
+/** The HS256 secret of the rendered test `.env`. */
+export const TEST_JWT_SECRET = "3f".repeat(32);
+
+/** The `.env` our program renders for settings with these overrides, as name -> value. */
+export function renderedEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const entries = jitsiEnvEntries({
+    settings: settingsWith(overrides),
+    jwtAppSecret: TEST_JWT_SECRET,
+    passwords: fakePasswords(),
+    advertiseIps: ["203.0.113.10", "2001:db8:4a1:7e00::1"],
+  });
+  return Object.fromEntries(entries.map((e) => [e.name, e.value]));
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -10,7 +11,12 @@ export const RELEASE_DIR = path.resolve(
 
 const SOURCE_DIR = path.join(__dirname, "tpl");
 const BUILD_DIR = path.resolve(__dirname, "../../node_modules/.cache/jitsi-stack-tpl");
-const BINARY = path.join(BUILD_DIR, "tpl");
+// Named after the source's hash, so an edit to main.go is never served by a stale build.
+const SOURCE_HASH = createHash("sha256")
+  .update(readFileSync(path.join(SOURCE_DIR, "main.go")))
+  .digest("hex")
+  .slice(0, 12);
+const BINARY = path.join(BUILD_DIR, `tpl-${SOURCE_HASH}`);
 
 /**
  * The path of the tests' `tpl`, built on first use from Debian's Go and sprig packages (GOPATH mode,
@@ -37,12 +43,11 @@ export function tplBinary(): string {
 /** The variables each compose service passes into its container, from the release's VARIABLES.tsv. */
 export function variablesReceivedBy(service: string): Set<string> {
   const rows = readFileSync(path.join(RELEASE_DIR, "VARIABLES.tsv"), "utf8").trim().split("\n").slice(1);
-  return new Set(
-    rows
-      .map((row) => row.split("\t"))
-      .filter((r) => r[1] === service)
-      .map((r) => r[2]!),
-  );
+  const received = new Set<string>();
+  for (const [, rowService, variable] of rows.map((row) => row.split("\t"))) {
+    if (rowService === service && variable) received.add(variable);
+  }
+  return received;
 }
 
 /**

@@ -40,14 +40,14 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     expect(records).toEqual([
       expect.objectContaining({
         type: "A",
-        name: "meet.example.com",
+        name: "meet-dev.example.com",
         content: run.outputs.ipv4,
         proxied: false,
         ttl: 60,
       }),
       expect.objectContaining({
         type: "AAAA",
-        name: "meet.example.com",
+        name: "meet-dev.example.com",
         content: run.outputs.ipv6,
         proxied: false,
         ttl: 60,
@@ -59,9 +59,50 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
 
   it("sets reverse DNS for both addresses to the meeting hostname", () => {
     expect(ofType(run, RDNS).map((r) => [r.inputs.ipAddress, r.inputs.dnsPtr])).toEqual([
-      [run.outputs.ipv4, "meet.example.com"],
-      [run.outputs.ipv6, "meet.example.com"],
+      [run.outputs.ipv4, "meet-dev.example.com"],
+      [run.outputs.ipv6, "meet-dev.example.com"],
     ]);
+  });
+
+  it("creates the DNS records before the server boots, so the first ACME validation finds the name", () => {
+    const records = ofType(run, DNS).map((r) => r.name);
+    expect(records).toEqual(["jitsi-dev-a", "jitsi-dev-aaaa"]);
+    expect(server.dependsOn).toEqual(expect.arrayContaining(records));
+  });
+
+  it("installs the operators' SSH keys through cloud-init, not as Hetzner project keys another stack may hold", () => {
+    const operatorKeys = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example",
+    ];
+    const hetznerKeys = ofType(run, "hcloud:index/sshKey:SshKey").map((k) => k.inputs.publicKey);
+    expect(hetznerKeys).toHaveLength(1);
+    expect(hetznerKeys.filter((key) => operatorKeys.includes(String(key)))).toEqual([]);
+    const userData = parse(String(revealSecrets(server.inputs.userData))) as Record<string, unknown>;
+    expect(userData).toMatchObject({ disable_root: false, ssh_authorized_keys: operatorKeys });
+  });
+
+  it("two stacks with the same operator key register different keys with Hetzner", async () => {
+    const other = await runProgram(exampleConfig({ domain: "meet-staging.example.com" }), "staging");
+    const keyOf = (r: typeof run) => ofType(r, "hcloud:index/sshKey:SshKey")[0]!.inputs.publicKey;
+    expect(keyOf(other)).not.toBe(keyOf(run));
+  });
+
+  it("keeps the stack's state on a volume the VM mounts by its id, protected like the server", async () => {
+    const [volume] = ofType(run, "hcloud:index/volume:Volume");
+    expect(volume!.inputs).toMatchObject({
+      size: 10,
+      format: "ext4",
+      location: "nbg1",
+      deleteProtection: false,
+    });
+    expect(run.outputs.stateVolumeId).toBe(volume!.id);
+    const userData = String(revealSecrets(server.inputs.userData));
+    expect(userData).toContain(`/dev/disk/by-id/scsi-0HC_Volume_${volume!.id} /opt/jitsi/state`);
+    const prod = await runProgram(exampleConfig({ deleteProtection: "true", stateVolumeGb: "25" }));
+    expect(ofType(prod, "hcloud:index/volume:Volume")[0]!.inputs).toMatchObject({
+      size: 25,
+      deleteProtection: true,
+    });
   });
 
   it("the bridge advertises the same addresses DNS points at", () => {
@@ -129,10 +170,11 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
         "sshHost",
         "sshHostPublicKey",
         "sshUser",
+        "stateVolumeId",
       ].sort(),
     );
     expect(run.outputs).toMatchObject({
-      meetingUrl: "https://meet.example.com/",
+      meetingUrl: "https://meet-dev.example.com/",
       jwtAppId: "jitsi-stack-dev",
       jitsiDir: "/opt/jitsi",
     });
@@ -144,11 +186,16 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
       "node --require ts-node/register/transpile-only infra/gate/waitForHttps.ts",
     );
     expect(gate.inputs.environment).toEqual({
-      GATE_URL: "https://meet.example.com/",
+      GATE_URL: "https://meet-dev.example.com/",
       GATE_TIMEOUT_SECONDS: "900",
       GATE_STAGING: "false",
     });
     expect(gate.inputs.triggers).toEqual([run.outputs.serverId]);
+    // A failed gate is saved with its error and updated on the next `pulumi up`; with no update
+    // command of its own, that update runs the same wait again.
+    expect(gate.inputs).not.toHaveProperty("update");
+    // It waits for the server, which waits for the DNS records (tested above).
+    expect(gate.dependsOn).toContain("jitsi-dev-server");
   });
 });
 
@@ -194,7 +241,7 @@ describe("the Pulumi program with other settings", () => {
   it("runs the token issuer as a Worker on token.<domain> by default", async () => {
     const run = await runProgram(exampleConfig());
     expect(ofType(run, "cloudflare:index/workersScript:WorkersScript")).toHaveLength(1);
-    expect(run.outputs.issuerUrl).toBe("https://token.meet.example.com/");
+    expect(run.outputs.issuerUrl).toBe("https://token.meet-dev.example.com/");
   });
 
   it("with the issuer on the VM: no Worker, the issuer inside the secret user-data, and a valid cloud-init", async () => {
@@ -203,7 +250,7 @@ describe("the Pulumi program with other settings", () => {
       exampleConfig({ issuerTarget: "host", issuerApiKeys: JSON.stringify([apiKey]) }, ["issuerApiKeys"]),
     );
     expect(run.resources.filter((r) => r.type.startsWith("cloudflare:index/workers"))).toEqual([]);
-    expect(run.outputs.issuerUrl).toBe("https://meet.example.com/token/");
+    expect(run.outputs.issuerUrl).toBe("https://meet-dev.example.com/token/");
     const server = ofType(run, SERVER)[0]!;
     expect(isSecretValue(server.inputs.userData)).toBe(true);
     const userData = String(revealSecrets(server.inputs.userData));
@@ -217,7 +264,7 @@ describe("the Pulumi program with other settings", () => {
       expect.arrayContaining([
         "/opt/jitsi/issuer/issuer.mjs",
         "/opt/jitsi/docker-compose.issuer.yml",
-        "/opt/jitsi/config/web/nginx-custom/token-issuer.conf",
+        "/opt/jitsi/managed-config/web/nginx-custom/token-issuer.conf",
       ]),
     );
     const unit = files.find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!.content;

@@ -113,6 +113,23 @@ describe("the policy pack blocks a dangerous preview", () => {
   });
 });
 
+describe("the state volume", () => {
+  it("fails a production volume without delete protection, and passes a protected one", async () => {
+    const labels = { app: "jitsi-stack", stack: "prod", environment: "production" };
+    const open = await pack.check(TYPES.volume, "meet-state", { size: 10, deleteProtection: false, labels });
+    expect(open.map((v) => [v.policy, v.level])).toEqual([["production-volume-protected", "mandatory"]]);
+    expect(open[0]!.message).toContain("meet-state: is a production state volume without deleteProtection");
+    expect(
+      await pack.check(TYPES.volume, "meet-state", { size: 10, deleteProtection: true, labels }),
+    ).toEqual([]);
+    const dev = await pack.check(TYPES.volume, "meet-state", {
+      size: 10,
+      labels: { ...labels, environment: "dev" },
+    });
+    expect(dev).toEqual([]);
+  });
+});
+
 describe("plaintext secrets are told apart from Pulumi secrets", () => {
   it("fails user data that holds the JWT secret in plain text, without echoing it", async () => {
     const line = jwtLine();

@@ -44,7 +44,7 @@ describe("npm run render", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Stack 'dev': \d+ resources \(offline render; nothing was deployed\)/);
     expect(result.stdout).toMatch(
-      /cloudflare:DnsRecord\s+jitsi-dev-a\s+A meet\.example\.com -> 203\.0\.113\.\d+; proxied false/,
+      /cloudflare:DnsRecord\s+jitsi-dev-a\s+A meet-dev\.example\.com -> 203\.0\.113\.\d+; proxied false/,
     );
     const plan = JSON.parse(readFileSync(path.join(dir, "plan.json"), "utf8")) as Array<{
       type: string;

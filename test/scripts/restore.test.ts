@@ -311,7 +311,7 @@ describe("restore", () => {
     });
 
     it("is refused when the backup's .env holds no JWT_APP_SECRET at all", async () => {
-      writeFileSync(path.join(vm.jitsiDir, ".env"), "CONFIG=/opt/jitsi/config\n", { mode: 0o600 });
+      writeFileSync(path.join(vm.jitsiDir, ".env"), "CONFIG=/opt/jitsi/state/config\n", { mode: 0o600 });
       const result = await runBackup(
         { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
         { io: captureIo().io, now: () => new Date("2025-06-01T13:00:00Z") },

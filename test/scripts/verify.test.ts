@@ -1,14 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../../scripts/lib/cli";
-import { judgeCertificate, judgeConfig, judgeLobby, judgeRefusal } from "../../scripts/lib/verify/checks";
+import {
+  judgeCertificate,
+  judgeConfig,
+  judgeEntered,
+  judgeHeld,
+  judgeLobby,
+  judgeRefusal,
+} from "../../scripts/lib/verify/checks";
 import { httpsGet, readJitsiConfig } from "../../scripts/lib/verify/https";
 import { runVerify } from "../../scripts/lib/verify/run";
 import { verifyMain } from "../../scripts/verify";
 import { fakePulumi } from "../helpers/fake-pulumi";
 import { jitsiConfigJs, startHttpsServer } from "../helpers/https-server";
 import { captureIo } from "../helpers/io";
+import { startJitsiProsody } from "../helpers/jitsiProsody";
 import { startProsody, type ProsodyFixture } from "../helpers/prosody";
+import { renderedEnv, settingsWith, TEST_JWT_SECRET } from "../helpers/settings";
 import { type RunningIssuer, startNodeIssuer } from "../issuer/targets";
 
 const SECRET = "verify-test-secret-0123456789abcdef";
@@ -115,17 +124,21 @@ describe("HTTPS", () => {
   });
 });
 
-describe("the certificate's days left (renewal runs 30 days ahead, so under 7 means it is broken)", () => {
+describe("the certificate's days left (the VM renews under 30: warn below that, fail under 7)", () => {
   it.each([
-    [6, false],
-    [8, true],
-  ])("a served certificate valid for %i more days: pass is %s", async (days, ok) => {
+    [6, false, false],
+    [8, true, true],
+    [29, true, true],
+    [31, true, false],
+  ])("a served certificate valid for %i more days: pass is %s, warning is %s", async (days, ok, warning) => {
     const server = await startHttpsServer({ "/": "ok" }, { days });
     try {
       const { certificate } = await httpsGet(server.url, { ca: server.ca, timeoutMs: 5000 });
       const result = judgeCertificate(certificate.validTo, certificate.issuer, new Date());
       expect(result.ok).toBe(ok);
+      expect(result.warning === true).toBe(warning);
       expect(result.detail.includes("renewal is not working")).toBe(!ok);
+      expect(result.detail.includes("renewal is due")).toBe(warning);
     } finally {
       await server.close();
     }
@@ -138,8 +151,16 @@ describe("the certificate's days left (renewal runs 30 days ahead, so under 7 me
     expect(at(7 * day)).toEqual({
       name: "HTTPS certificate",
       ok: true,
-      detail: "valid until 2025-06-08 (7 days), issuer R11",
+      warning: true,
+      detail:
+        "valid until 2025-06-08 (7 days), issuer R11: renewal is due; check 'journalctl -u jitsi-stack-renew-cert' on the VM",
     });
+    expect(at(30 * day)).toEqual({
+      name: "HTTPS certificate",
+      ok: true,
+      detail: "valid until 2025-07-01 (30 days), issuer R11",
+    });
+    expect(at(30 * day - 1000).warning).toBe(true);
     expect(at(7 * day - 1000)).toEqual({
       name: "HTTPS certificate",
       ok: false,
@@ -174,6 +195,34 @@ describe("refusal and lobby judgements", () => {
     const lobby = [{ category: "component", type: "lobbyrooms", name: "lobby.meet.jitsi" }];
     expect(judgeLobby(lobby, true)).toMatchObject({ name: "lobby on", ok: true });
     expect(judgeLobby([], true)).toMatchObject({ name: "lobby on", ok: false });
+  });
+
+  it("with guests on, the lobby component must be there (guests wait in it), whatever the lobby switch", () => {
+    const lobby = [{ category: "component", type: "lobbyrooms", name: "lobby.meet.jitsi" }];
+    expect(judgeLobby(lobby, false, true)).toMatchObject({ name: "lobby on", ok: true });
+    expect(judgeLobby([], false, true)).toMatchObject({
+      name: "lobby on",
+      ok: false,
+      detail: expect.stringContaining("jitsi:enableGuests (guests need it)"),
+    });
+  });
+
+  it("a guest is held only by the lobby's registration-required; joining or another refusal fails", () => {
+    const held = { kind: "refused", stage: "join", condition: "registration-required" } as const;
+    expect(judgeHeld("h", held)).toEqual({
+      name: "h",
+      ok: true,
+      detail: "held in the lobby (registration-required)",
+    });
+    expect(judgeHeld("h", { kind: "joined", affiliation: "owner", role: "moderator" }).detail).toMatch(
+      /^the guest opened the room/,
+    );
+    expect(judgeHeld("h", { kind: "refused", stage: "join", condition: "not-allowed" }).ok).toBe(false);
+    expect(judgeEntered("e", held)).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("knock screen"),
+    });
+    expect(judgeEntered("e", { kind: "joined", affiliation: "member", role: "participant" }).ok).toBe(true);
   });
 
   it("a lobby component on the XMPP domain fails the lobby check", () => {
@@ -218,15 +267,22 @@ describe("verify against Debian's Prosody (no Jitsi token module)", () => {
       "config.js: prejoin off": true,
       "config.js: token auth": true,
       "config.js: guests as configured": true,
+      "guest is held until a token holder is in": false,
+      // The guest's room is gone once it leaves, so the moderator creates it anew, as its owner.
       "moderator: true token joins as owner": true,
-      "lobby off": true,
+      "token holder gets in while a guest waits (no knock screen)": true,
+      "lobby on": false,
       "moderator: false token joins as member": false,
+      "member is still member after leaving and joining again": false,
       "no token is refused": false,
       "bad signature is refused": false,
       "expired token is refused": false,
       "token for another room is refused": false,
-      "guest joins a room a host opened": true,
+      "guest gets in once a token holder is in (no one clicks)": true,
     });
+    expect(results.find((r) => r.name === "guest is held until a token holder is in")?.detail).toMatch(
+      /^the guest opened the room \(joined as owner/,
+    );
     expect(results.find((r) => r.name === "no token is refused")?.detail).toMatch(
       /^expected a refusal, but joined as/,
     );
@@ -264,7 +320,7 @@ describe("verify against Debian's Prosody (no Jitsi token module)", () => {
       expect(capture.out.join("\n")).toMatch(/^CHECK +RESULT +DETAIL\n/);
       expect(capture.out.join("\n")).toMatch(/HTTPS certificate +pass /);
       expect(capture.out.join("\n")).toMatch(/no token is refused +FAIL +expected a refusal/);
-      expect(capture.out.join("\n")).toMatch(/5 of 12 checks failed\.$/);
+      expect(capture.out.join("\n")).toMatch(/8 of 15 checks failed\.$/);
       expect(capture.text()).not.toContain(SECRET);
     } finally {
       delete process.env.VERIFY_JWT_SECRET;
@@ -391,4 +447,90 @@ describe("verify with guests off", () => {
       await prosody.stop();
     }
   });
+});
+
+/** verify's table against the release-configured Prosody (test/helpers/jitsiProsody.ts) behind config.js. */
+async function verifyAgainst(env: Record<string, string>, guests: boolean, timeoutMs = 10_000) {
+  const prosody = await startJitsiProsody(env);
+  const server = await startHttpsServer({
+    "/": "meet",
+    "/config.js": jitsiConfigJs({ guests, websocket: prosody.url.replace(/xmpp-websocket$/, "") }),
+  });
+  try {
+    const results = await runVerify({
+      meetingUrl: server.url,
+      ca: server.ca,
+      appId: settingsWith().jwtAppId,
+      jwtSecret: TEST_JWT_SECRET,
+      guestsEnabled: guests,
+      xmpp: {},
+      settleMs: 300,
+      timeoutMs,
+    });
+    return Object.fromEntries(results.map((r) => [r.name, r.ok ? "pass" : `FAIL ${r.detail}`]));
+  } finally {
+    await server.close();
+    await prosody.stop();
+  }
+}
+
+describe("verify against Prosody as the stack's .env configures it (focus opens rooms, as jicofo does)", () => {
+  it("passes every check with guests on", async () => {
+    expect(await verifyAgainst(renderedEnv(), true)).toEqual({
+      "HTTPS certificate": "pass",
+      "config.js: prejoin off": "pass",
+      "config.js: token auth": "pass",
+      "config.js: guests as configured": "pass",
+      "guest is held until a token holder is in": "pass",
+      "moderator: true token joins as owner": "pass",
+      "token holder gets in while a guest waits (no knock screen)": "pass",
+      "lobby on": "pass",
+      "moderator: false token joins as member": "pass",
+      "member is still member after leaving and joining again": "pass",
+      "no token is refused": "pass",
+      "bad signature is refused": "pass",
+      "expired token is refused": "pass",
+      "token for another room is refused": "pass",
+      "guest gets in once a token holder is in (no one clicks)": "pass",
+    });
+  });
+
+  it("passes every check with guests off", async () => {
+    const table = await verifyAgainst(renderedEnv({ enableGuests: "false" }), false);
+    expect(Object.entries(table).filter(([, result]) => result !== "pass")).toEqual([]);
+    expect(Object.keys(table)).toEqual(
+      expect.arrayContaining([
+        "lobby off",
+        "guests refused (guests off)",
+        "member is still member after leaving and joining again",
+      ]),
+    );
+  });
+
+  it("fails the guest rows when guests can open rooms (no muc_wait_for_host)", async () => {
+    const table = await verifyAgainst({ ...renderedEnv(), XMPP_MUC_MODULES: "token_affiliation" }, true);
+    expect(table["guest is held until a token holder is in"]).toMatch(/^FAIL the guest opened the room/);
+    expect(table["moderator: true token joins as owner"]).toBe("pass");
+  });
+
+  it("fails the member rows when every token holder becomes owner (muc_wait_for_host's auto-owner)", async () => {
+    const { WAIT_FOR_HOST_DISABLE_AUTO_OWNERS: _dropped, ...env } = renderedEnv();
+    const table = await verifyAgainst(env, true);
+    expect(table["moderator: false token joins as member"]).toMatch(
+      /^FAIL expected to join as member, but joined as owner/,
+    );
+    expect(table["member is still member after leaving and joining again"]).toMatch(/^FAIL/);
+  });
+
+  // muc_wait_for_host without the lobby component fails on every token holder's join, which then gets
+  // no answer at all: each such step waits out verify's timeout.
+  it(
+    "fails the token-holder rows when the lobby component is off while guests wait for a host",
+    { timeout: 60_000 },
+    async () => {
+      const table = await verifyAgainst({ ...renderedEnv(), ENABLE_LOBBY: "0" }, true, 3000);
+      expect(table["token holder gets in while a guest waits (no knock screen)"]).toMatch(/^FAIL/);
+      expect(table.lobby).toMatch(/^FAIL not checked: error at join/);
+    },
+  );
 });

@@ -4,20 +4,34 @@ export interface CheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passed, but something needs a look soon (printed as WARN; the exit code stays 0). */
+  warning?: boolean;
 }
 
 const pass = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
 const fail = (name: string, detail: string): CheckResult => ({ name, ok: false, detail });
 
-/** Let's Encrypt renews 30 days ahead; a certificate this close to expiry means renewal is broken. */
+/** Under this many days the certificate fails: renewal has been broken for three weeks. */
 export const MIN_CERT_DAYS = 7;
+/** The VM renews when under 30 days remain (infra/render/vmUnits.ts); below that, renewal is overdue. */
+export const WARN_CERT_DAYS = 30;
 
 export function judgeCertificate(validTo: Date, issuer: string, now: Date): CheckResult {
   const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
   const detail = `valid until ${validTo.toISOString().slice(0, 10)} (${days} days), issuer ${issuer}`;
-  return days >= MIN_CERT_DAYS
-    ? pass("HTTPS certificate", detail)
-    : fail("HTTPS certificate", `${detail}: renewal is not working (check the web container's logs)`);
+  if (days < MIN_CERT_DAYS) {
+    return fail("HTTPS certificate", `${detail}: renewal is not working (check the web container's logs)`);
+  }
+  if (days < WARN_CERT_DAYS) {
+    return {
+      ...pass(
+        "HTTPS certificate",
+        `${detail}: renewal is due; check 'journalctl -u jitsi-stack-renew-cert' on the VM`,
+      ),
+      warning: true,
+    };
+  }
+  return pass("HTTPS certificate", detail);
 }
 
 interface JitsiConfig {
@@ -82,33 +96,73 @@ export function judgeJoin(name: string, outcome: JoinOutcome, affiliation: strin
   return fail(name, `expected to join as ${affiliation}, but ${seen}`);
 }
 
+/** A token holder must get in, not meet the lobby's knock screen (registration-required). */
+export function judgeEntered(name: string, outcome: JoinOutcome): CheckResult {
+  const seen = describeOutcome(outcome);
+  if (outcome.kind === "joined") return pass(name, seen);
+  if (outcome.kind === "refused" && outcome.condition === "registration-required") {
+    return fail(name, `sent to the lobby (knock screen): ${seen}`);
+  }
+  return fail(name, `expected to get in, but ${seen}`);
+}
+
+/**
+ * With guests on, a guest who comes before any token holder is held in the lobby: Prosody answers the
+ * join with registration-required (muc_wait_for_host); the client waits there and is let in later.
+ */
+export function judgeHeld(name: string, outcome: JoinOutcome): CheckResult {
+  const seen = describeOutcome(outcome);
+  if (
+    outcome.kind === "refused" &&
+    outcome.stage === "join" &&
+    outcome.condition === "registration-required"
+  ) {
+    return pass(name, `held in the lobby (${outcome.condition})`);
+  }
+  if (outcome.kind === "joined") {
+    return fail(name, `the guest opened the room (${seen}); muc_wait_for_host is not in effect`);
+  }
+  return fail(name, `expected to be held in the lobby, but ${seen}`);
+}
+
 /** A refusal passes only when Prosody refused (with its reason); joining or a network error fails. */
 export function judgeRefusal(name: string, outcome: JoinOutcome): CheckResult {
   const seen = describeOutcome(outcome);
   return outcome.kind === "refused" ? pass(name, seen) : fail(name, `expected a refusal, but ${seen}`);
 }
 
-/** Jitsi's lobby module announces its MUC as a disco identity of type "lobbyrooms" on the XMPP domain. */
-export function judgeLobby(identities: Identity[] | undefined, lobbyEnabled = false): CheckResult {
-  const name = `lobby ${lobbyEnabled ? "on" : "off"}`;
+/**
+ * Jitsi's lobby module announces its MUC as a disco identity of type "lobbyrooms" on the XMPP domain. It
+ * is there when jitsi:enableLobby asks for it, and whenever guests are on (they wait there for a host).
+ */
+export function judgeLobby(
+  identities: Identity[] | undefined,
+  lobbyEnabled = false,
+  guestsEnabled = false,
+): CheckResult {
+  const expected = lobbyEnabled || guestsEnabled;
+  const name = `lobby ${expected ? "on" : "off"}`;
   if (!identities) return fail(name, "could not read the XMPP domain's disco#info");
   const lobby = identities.find((i) => i.type === "lobbyrooms");
-  if (Boolean(lobby) === lobbyEnabled) {
+  const why = lobbyEnabled ? "" : guestsEnabled ? " (guests wait there for a host)" : "";
+  if (Boolean(lobby) === expected) {
     return pass(
       name,
-      lobby ? `lobby component ${lobby.name ?? ""}` : "no lobbyrooms component on the XMPP domain",
+      lobby ? `lobby component ${lobby.name ?? ""}${why}` : "no lobbyrooms component on the XMPP domain",
     );
   }
   return fail(
     name,
     lobby
       ? `the lobby component ${lobby.name ?? ""} is loaded; ENABLE_LOBBY does not match jitsi:enableLobby`
-      : "no lobbyrooms component on the XMPP domain; ENABLE_LOBBY does not match jitsi:enableLobby",
+      : `no lobbyrooms component on the XMPP domain; ENABLE_LOBBY does not match ${guestsEnabled ? "jitsi:enableGuests (guests need it)" : "jitsi:enableLobby"}`,
   );
 }
 
 export function judgeGuests(outcome: JoinOutcome, guestsEnabled: boolean): CheckResult {
-  const name = guestsEnabled ? "guest joins a room a host opened" : "guests refused (guests off)";
+  const name = guestsEnabled
+    ? "guest gets in once a token holder is in (no one clicks)"
+    : "guests refused (guests off)";
   if (guestsEnabled) {
     return outcome.kind === "joined"
       ? pass(name, describeOutcome(outcome))

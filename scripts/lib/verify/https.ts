@@ -17,7 +17,8 @@ export function httpsGet(url: string, options: { ca?: string; timeoutMs: number 
   return new Promise((resolve, reject) => {
     const request = https.get(
       url,
-      // A fresh connection each time: a resumed TLS session carries no peer certificate to judge.
+      // No shared agent: a resumed TLS session presents no certificate, so getPeerCertificate() would be
+      // empty on a second run in one process (and the days-left check would read an invalid date).
       { ca: options.ca, rejectUnauthorized: true, timeout: options.timeoutMs, agent: false },
       (res) => {
         const cert = (res.socket as TLSSocket).getPeerCertificate();

@@ -6,7 +6,9 @@ import {
   describeOutcome,
   judgeCertificate,
   judgeConfig,
+  judgeEntered,
   judgeGuests,
+  judgeHeld,
   judgeJoin,
   judgeLobby,
   judgeRefusal,
@@ -127,8 +129,17 @@ async function xmppChecks(ctx: Context, target: XmppTarget & { guestDomain: stri
     ...extra,
   });
 
-  // A guest may only join a room a host has opened: the guest tries once the moderator is in, and the
-  // moderator stays until the guest's attempt is over.
+  // MUC nicks are resources: muc_resource_validate refuses anything but letters, digits and "_".
+  // With guests on, a guest who comes first is held in the lobby (nobody but a token holder opens a
+  // room); the moderator then comes while it waits and must get straight in.
+  if (options.guestsEnabled) {
+    const early = await tryJoin(
+      target,
+      attempt("verify_early_guest", undefined, { domain: target.guestDomain, settleMs: 0 }),
+    );
+    record(ctx, judgeHeld("guest is held until a token holder is in", early));
+  }
+  // Then a guest tries while the moderator is in (the moderator stays until that attempt is over).
   const moderatorToken = await mint(true);
   let hostIn: () => void = () => undefined;
   const hostJoined = new Promise<void>((resolve) => (hostIn = resolve));
@@ -136,48 +147,61 @@ async function xmppChecks(ctx: Context, target: XmppTarget & { guestDomain: stri
   const guestFinished = new Promise((resolve) => (guestDone = resolve));
   const moderatorAttempt = tryJoin(
     target,
-    attempt("verify-owner", moderatorToken, {
+    attempt("verify_owner", moderatorToken, {
       discoDomain: true,
       onJoined: hostIn,
       stayUntil: guestFinished,
     }),
   ).finally(hostIn);
   const guest = await hostJoined.then(() =>
-    tryJoin(target, attempt("verify-guest", undefined, { domain: target.guestDomain })).finally(() =>
+    tryJoin(target, attempt("verify_guest", undefined, { domain: target.guestDomain })).finally(() =>
       guestDone(null),
     ),
   );
   const moderator = await moderatorAttempt;
   record(ctx, judgeJoin("moderator: true token joins as owner", moderator, "owner"));
+  if (options.guestsEnabled) {
+    record(ctx, judgeEntered("token holder gets in while a guest waits (no knock screen)", moderator));
+  }
   record(
     ctx,
     moderator.kind === "joined"
-      ? judgeLobby(moderator.identities, options.lobbyEnabled)
+      ? judgeLobby(moderator.identities, options.lobbyEnabled, options.guestsEnabled)
       : { name: "lobby", ok: false, detail: `not checked: ${describeOutcome(moderator)}` },
   );
+  const memberToken = await mint(false);
   record(
     ctx,
     judgeJoin(
       "moderator: false token joins as member",
-      await tryJoin(target, attempt("verify-member", await mint(false))),
+      await tryJoin(target, attempt("verify_member", memberToken)),
+      "member",
+    ),
+  );
+  // A reload: the same token leaves and joins again (jicofo used to make every re-joiner owner).
+  record(
+    ctx,
+    judgeJoin(
+      "member is still member after leaving and joining again",
+      await tryJoin(target, attempt("verify_member", memberToken)),
       "member",
     ),
   );
 
   const wrongKey = await importHmacKey(randomBytes(32).toString("hex"));
   const refusals: [string, Promise<JoinOutcome>][] = [
-    ["no token is refused", tryJoin(target, attempt("verify-anon"))],
+    ["no token is refused", tryJoin(target, attempt("verify_anon"))],
     [
       "bad signature is refused",
-      mint(true, { key: wrongKey }).then((t) => tryJoin(target, attempt("verify-badsig", t))),
+      mint(true, { key: wrongKey }).then((t) => tryJoin(target, attempt("verify_badsig", t))),
     ],
     [
       "expired token is refused",
-      mint(true, { at: seconds - 3600 }).then((t) => tryJoin(target, attempt("verify-expired", t))),
+      mint(true, { at: seconds - 3600 }).then((t) => tryJoin(target, attempt("verify_expired", t))),
     ],
     [
       "token for another room is refused",
-      mint(true, { room: `${room}-other` }).then((t) => tryJoin(target, attempt("verify-otherroom", t))),
+      mint(true, { room: `${room}-other` }).then((t) => tryJoin(target, attempt("verify_otherroom", t))),
     ],
   ];
   for (const [name, outcome] of refusals) record(ctx, judgeRefusal(name, await outcome));
@@ -216,7 +240,7 @@ async function issuerCheck(
     await jwtVerify(body.token, key, { issuer: ctx.options.appId, currentDate: now() });
     const outcome = await tryJoin(target, {
       room,
-      nick: "verify-issued",
+      nick: "verify_issued",
       token: body.token,
       settleMs: ctx.options.settleMs,
       timeoutMs: ctx.options.timeoutMs,

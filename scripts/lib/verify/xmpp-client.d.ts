@@ -23,6 +23,20 @@ declare module "@xmpp/client" {
     on(event: "stanza", listener: (stanza: Element) => void): void;
     reconnect: { stop(): void };
     iqCaller: { request(element: Element, timeoutMs?: number): Promise<Element> };
+    /** Answers get/set queries with this child namespace and name; the returned element is the result. */
+    iqCallee: {
+      set(
+        ns: string,
+        name: string,
+        handler: (ctx: { element: Element; stanza: Element }) => Promise<Element>,
+      ): void;
+    };
   }
-  export function client(options: { service: string; domain: string; resource?: string }): Client;
+  export function client(options: {
+    service: string;
+    domain: string;
+    resource?: string;
+    username?: string;
+    password?: string;
+  }): Client;
 }

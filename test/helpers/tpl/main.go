@@ -21,9 +21,14 @@ import (
 
 func funcs() template.FuncMap {
 	f := sprig.TxtFuncMap()
-	f["toBool"] = func(value string) (bool, error) {
+	// As jitsi/tpl's toBool (func.go, sprout version): a string that is not a boolean is true when it
+	// is not empty. The prosody template relies on it: `.Env.JWT_APP_SECRET | default "false" | toBool`.
+	f["toBool"] = func(value string) bool {
 		cleaned := strings.NewReplacer(`"`, "", "'", "").Replace(value)
-		return strconv.ParseBool(cleaned)
+		if result, err := strconv.ParseBool(cleaned); err == nil {
+			return result
+		}
+		return len(cleaned) > 0
 	}
 	f["countRune"] = func(s string) int { return len([]rune(s)) }
 	replaceAll := f["regexReplaceAll"].(func(string, string, string) string)

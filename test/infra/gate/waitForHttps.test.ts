@@ -121,6 +121,25 @@ describe("readiness gate", () => {
     });
   });
 
+  it("with Let's Encrypt staging, refuses a staging-named issuer of another organisation", async () => {
+    const lookalike = issue("lookalike", "STAGING Lookalike CA");
+    expect(await probeOnce(options(await serve(lookalike), { staging: true }))).toEqual({
+      ok: false,
+      reason: "certificate issued by 'STAGING Lookalike CA / lookalike CA', not yet by Let's Encrypt staging",
+    });
+  });
+
+  it("with Let's Encrypt staging, refuses a staging certificate for another hostname", async () => {
+    const port = await serve(staging);
+    const probe = await probeOnce(
+      options(port, { url: `https://other.example.test:${port}/`, staging: true }),
+    );
+    expect(probe).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^staging certificate does not name other\.example\.test: /),
+    });
+  });
+
   it("treats a server error as not ready", async () => {
     const port = await serve(trusted, 502);
     expect(await probeOnce(options(port, { ca: trusted.ca }))).toEqual({ ok: false, reason: "HTTP 502" });

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +7,12 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_MOUNT_DIRS, VM_LAYOUT } from "../../../config/versions";
-import { renderCloudInit, USER_DATA_LIMIT_BYTES, type CloudInitInput } from "../../../infra/render/cloudInit";
+import {
+  deterministicGzip,
+  renderCloudInit,
+  USER_DATA_LIMIT_BYTES,
+  type CloudInitInput,
+} from "../../../infra/render/cloudInit";
 import { jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
 
@@ -47,12 +53,25 @@ function input(overrides: Record<string, string> = {}, extra: Partial<CloudInitI
       advertiseIps: ["203.0.113.10"],
     }),
     sshHostKey: HOST_KEY,
+    stateDevice: "/dev/disk/by-id/scsi-0HC_Volume_4242",
     ...extra,
   };
 }
 const render = (...args: Parameters<typeof input>) => renderCloudInit(input(...args));
 const doc = (text: string) => parse(text) as CloudConfig;
 const file = (text: string, filePath: string) => doc(text).write_files.find((f) => f.path === filePath);
+/** A written file's text, gunzipped when cloud-init gets it compressed. */
+function writtenContent(text: string, filePath: string): string | undefined {
+  const written = file(text, filePath);
+  if (!written) return undefined;
+  return written.encoding === "gz+b64"
+    ? gunzipSync(Buffer.from(written.content, "base64")).toString()
+    : written.content;
+}
+const unitFile = (text: string) => writtenContent(text, "/etc/systemd/system/jitsi-meet.service") ?? "";
+/** The install step's arguments, from the unit's ExecStartPre line. */
+const installArgs = (text: string) =>
+  /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-install (.*)$/m.exec(unitFile(text))![1]!.split(" ");
 
 /** Runs Debian's cloud-init schema validator on a document. */
 function cloudInitSchema(text: string): { ok: boolean; output: string } {
@@ -105,7 +124,10 @@ describe("cloud-init user-data", () => {
   });
 
   it("writes .env readable by root only, with the rendered entries", () => {
-    const env = file(render(), `${VM_LAYOUT.jitsiDir}/.env`);
+    const env = {
+      ...file(render(), `${VM_LAYOUT.jitsiDir}/.env`),
+      content: writtenContent(render(), `${VM_LAYOUT.jitsiDir}/.env`),
+    };
     expect(env?.permissions).toBe("0600");
     expect(env?.owner).toBe("root:root");
     expect(env?.content).toMatch(/^AUTH_TYPE=jwt$/m);
@@ -117,13 +139,12 @@ describe("cloud-init user-data", () => {
       jitsiRelease: "stable-10590",
       jitsiCommit: "0123456789abcdef0123456789abcdef01234567",
     });
-    const install = doc(text).runcmd.find((cmd) => cmd[0] === "/usr/local/sbin/jitsi-stack-install");
-    expect(install?.slice(1, 7)).toEqual([
+    expect(installArgs(text).slice(0, 6)).toEqual([
       "https://github.com/jitsi/docker-jitsi-meet.git",
       "stable-10590",
       "0123456789abcdef0123456789abcdef01234567",
       "/opt/jitsi",
-      "/opt/jitsi/config",
+      "/opt/jitsi/state/config",
       "1000",
     ]);
     expect(JSON.parse(file(text, VM_LAYOUT.releaseFile)!.content)).toEqual({
@@ -148,40 +169,58 @@ describe("cloud-init user-data", () => {
       }
     }
     expect(mounted.size).toBeGreaterThanOrEqual(12);
-    const install = doc(render()).runcmd.find((cmd) => cmd[0] === "/usr/local/sbin/jitsi-stack-install")!;
-    expect(install.slice(7)).toEqual([...CONFIG_MOUNT_DIRS]);
+    const install = installArgs(render());
+    expect(install.slice(6)).toEqual([...CONFIG_MOUNT_DIRS]);
     expect([...mounted].filter((dir) => !install.includes(dir))).toEqual([]);
   });
 
-  it("stops at the first failing command, so a refused install never starts the stack", () => {
-    const runcmd = doc(render()).runcmd;
-    expect(runcmd[0]).toBe("set -e");
-    const install = runcmd.findIndex((cmd) => cmd[0] === "/usr/local/sbin/jitsi-stack-install");
-    const start = runcmd.findIndex(
-      (cmd) => [cmd].flat().join(" ") === "systemctl enable --now jitsi-meet.service",
+  it("hands the start to the unit, which mounts the volume, installs, fences the metadata service, then starts", () => {
+    const text = render();
+    expect(doc(text).runcmd).toEqual([
+      ["systemctl", "try-reload-or-restart", "ssh"],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "jitsi-meet.service", "jitsi-stack-renew-cert.timer"],
+      ["systemctl", "start", "--no-block", "jitsi-meet.service", "jitsi-stack-renew-cert.timer"],
+    ]);
+    const unit = unitFile(text);
+    expect(unit.match(/^ExecStartPre=\S+/gm)).toEqual([
+      "ExecStartPre=/usr/local/sbin/jitsi-stack-mount-state",
+      "ExecStartPre=/usr/local/sbin/jitsi-stack-install",
+      "ExecStartPre=/usr/local/sbin/jitsi-stack-block-metadata",
+    ]);
+    expect(unit).toMatch(
+      /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-mount-state \/dev\/disk\/by-id\/scsi-0HC_Volume_4242 \/opt\/jitsi\/state$/m,
     );
-    expect(install).toBeGreaterThan(0);
-    expect(start).toBeGreaterThan(install);
+    for (const [script, source] of [
+      ["/usr/local/sbin/jitsi-stack-install", "install-jitsi.sh"],
+      ["/usr/local/sbin/jitsi-stack-mount-state", "mount-state.sh"],
+      ["/usr/local/sbin/jitsi-stack-block-metadata", "block-metadata.sh"],
+      ["/usr/local/sbin/jitsi-stack-renew-cert", "renew-cert.sh"],
+    ]) {
+      expect(writtenContent(text, script!), script).toBe(readFileSync(`infra/vm/${source}`, "utf8"));
+      expect(file(text, script!)?.permissions).toBe("0755");
+    }
   });
 
-  it("runs the stack under a systemd unit that comes back after a reboot", () => {
+  it("runs the stack under a systemd unit that comes back after a reboot and retries a failed start", () => {
     const text = render();
-    const unit = file(text, "/etc/systemd/system/jitsi-meet.service")?.content ?? "";
+    const unit = unitFile(text);
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
-    expect(unit).toMatch(/^Requires=docker\.service$/m);
-    expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-block-metadata$/m);
-    expect(file(text, "/usr/local/sbin/jitsi-stack-block-metadata")?.content).toBe(
-      readFileSync("infra/vm/block-metadata.sh", "utf8"),
-    );
+    // Wants: a missing Docker fails the install step (which installs it), not the unit's dependencies.
+    expect(unit).toMatch(/^Wants=docker\.service network-online\.target$/m);
+    expect(unit).not.toMatch(/^Requires=/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^StartLimitIntervalSec=0$/m);
+    expect(unit).toMatch(/^RestartPreventExitStatus=3$/m);
+    expect(unit).toMatch(/^Environment="REQUIRED_PACKAGES=docker\.io docker-compose-v2 git"$/m);
+    expect(unit).toMatch(/^Environment=MANAGED_CONFIG_DIR=\/opt\/jitsi\/managed-config$/m);
     expect(unit).toMatch(
       /^ExecStart=\/usr\/bin\/docker compose -f docker-compose\.yml up -d --remove-orphans$/m,
     );
-    expect(doc(text).runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "jitsi-meet.service"]);
-    const layered = file(
+    const layered = unitFile(
       renderCloudInit(input({}, { extraComposeFiles: ["docker-compose.issuer.yml"] })),
-      "/etc/systemd/system/jitsi-meet.service",
     );
-    expect(layered?.content).toContain("-f docker-compose.yml -f docker-compose.issuer.yml up -d");
+    expect(layered).toContain("-f docker-compose.yml -f docker-compose.issuer.yml up -d");
   });
 
   it("is the same text for the same input", () => {
@@ -197,6 +236,17 @@ describe("cloud-init user-data", () => {
     expect(written.encoding).toBe("gz+b64");
     expect(gunzipSync(Buffer.from(written.content, "base64")).toString()).toBe(big);
     expect(cloudInitSchema(text).ok).toBe(true);
+  });
+
+  it("compresses to the same bytes on every machine: no OS byte from the build, no timestamp", () => {
+    // Node's zlib writes OS 19 on macOS and 3 on Linux; a different user-data replaces the server.
+    const fixture = "#!/bin/sh\n# pinned fixture\n" + "echo jitsi-stack user-data fixture\n".repeat(200);
+    const gz = deterministicGzip(fixture);
+    expect(gz.subarray(0, 10).toString("hex")).toBe("1f8b0800000000000203"); // mtime 0, XFL 2, OS 3 (Unix)
+    expect(createHash("sha256").update(gz).digest("hex")).toBe(
+      "dc50ed83345383d395ccd667ed09fa1ae4522d921cad6999aa0dd70b7a0d2f93",
+    );
+    expect(gunzipSync(gz).toString()).toBe(fixture);
   });
 
   it("refuses user-data over Hetzner's 32 KiB limit", () => {

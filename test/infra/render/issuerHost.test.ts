@@ -31,7 +31,7 @@ describe("issuer on the VM (host target)", () => {
       [ISSUER_HOST_LAYOUT.bundle, ISSUER_HOST_LAYOUT.composeFile, ISSUER_HOST_LAYOUT.nginxConf].sort(),
     );
     expect(r.composeFile).toBe("/opt/jitsi/docker-compose.issuer.yml");
-    expect(ISSUER_HOST_LAYOUT.nginxConf).toBe("/opt/jitsi/config/web/nginx-custom/token-issuer.conf");
+    expect(ISSUER_HOST_LAYOUT.nginxConf).toBe("/opt/jitsi/managed-config/web/nginx-custom/token-issuer.conf");
     const all = JSON.stringify(r.files);
     for (const s of [SECRETS.jwtAppSecret, ...SECRETS.apiKeys]) expect(all).not.toContain(s);
   });
@@ -102,7 +102,7 @@ describe("issuer on the VM (host target)", () => {
     override.services[ISSUER_HOST_LAYOUT.service]!.env_file = [path.join(dir, "issuer.env")];
     writeFileSync(path.join(dir, "issuer.env"), "");
     writeFileSync(path.join(dir, "override.yml"), stringify(override));
-    writeFileSync(path.join(dir, ".env"), "CONFIG=/opt/jitsi/config\nHTTP_PORT=80\nHTTPS_PORT=443\n");
+    writeFileSync(path.join(dir, ".env"), "CONFIG=/opt/jitsi/state/config\nHTTP_PORT=80\nHTTPS_PORT=443\n");
     const run = spawnSync(
       "docker-compose",
       ["--project-directory", dir, "-f", BASE_COMPOSE, "-f", path.join(dir, "override.yml"), "config"],

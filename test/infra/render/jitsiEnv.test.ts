@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatEnv, INTERNAL_PASSWORDS, jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
+import { renderTemplate } from "../../helpers/tpl";
 
 const JWT_SECRET = "3f".repeat(32);
 const entriesFor = (overrides: Record<string, string> = {}) =>
@@ -56,13 +57,31 @@ describe("Jitsi .env", () => {
     expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_USE_STAGING).toBe("1");
   });
 
-  it("turns lobby and prejoin off by default, and follows the switches", () => {
-    expect(envMap()).toMatchObject({ ENABLE_LOBBY: "0", ENABLE_PREJOIN_PAGE: "0", ENABLE_GUESTS: "1" });
-    expect(envMap({ enableLobby: "true", enablePrejoin: "true", enableGuests: "false" })).toMatchObject({
-      ENABLE_LOBBY: "1",
+  it("with jitsi:acmeStaging, names Let's Encrypt's staging server, since acme.sh ignores --staging beside --server", () => {
+    expect(envMap({ acmeStaging: "true" }).LETSENCRYPT_ACME_SERVER).toBe("letsencrypt_test");
+    // The release's web container passes both flags; the named server is the one acme.sh uses.
+    const script = readFileSync(path.join(REFERENCE_DIR, "web/rootfs/etc/s6-overlay/scripts/config"), "utf8");
+    expect(script).toContain('ACME_SERVER="--set-default-ca --server $LETSENCRYPT_ACME_SERVER"');
+    expect(script).toMatch(/\$STAGING \\\n\s+\$ACME_SERVER \\\n\s+--issue/);
+  });
+
+  it("turns prejoin off by default, and follows the switches", () => {
+    expect(envMap()).toMatchObject({ ENABLE_PREJOIN_PAGE: "0", ENABLE_GUESTS: "1" });
+    expect(envMap({ enablePrejoin: "true", enableGuests: "false" })).toMatchObject({
       ENABLE_PREJOIN_PAGE: "1",
       ENABLE_GUESTS: "0",
     });
+  });
+
+  it("has the lobby component when jitsi:enableLobby asks for it, and whenever guests must wait there", () => {
+    const lobby = (enableLobby: string, enableGuests: string) =>
+      envMap({ enableLobby, enableGuests }).ENABLE_LOBBY;
+    expect([
+      lobby("false", "false"),
+      lobby("true", "false"),
+      lobby("false", "true"),
+      lobby("true", "true"),
+    ]).toEqual(["0", "1", "1", "1"]);
   });
 
   it("requires a token: JWT auth with the app id as issuer and audience, and no empty tokens", () => {
@@ -77,18 +96,48 @@ describe("Jitsi .env", () => {
     });
   });
 
-  it("lets context.user.moderator decide who moderates", () => {
-    expect(envMap()).toMatchObject({ XMPP_MUC_MODULES: "token_affiliation", ENABLE_AUTO_OWNER: "0" });
+  it("lets context.user.moderator decide who moderates: jicofo grants nothing, token_affiliation decides", () => {
+    expect(envMap({ enableGuests: "false" })).toMatchObject({
+      JICOFO_ENABLE_AUTH: "0",
+      ENABLE_AUTO_OWNER: "0",
+      XMPP_MUC_MODULES: "token_affiliation",
+    });
+    expect(envMap({ enableGuests: "false" })).not.toHaveProperty("XMPP_MODULES");
+    expect(envMap({ enableGuests: "false" })).not.toHaveProperty("WAIT_FOR_HOST_DISABLE_AUTO_OWNERS");
+  });
+
+  it("with guests, holds them in the lobby until a token holder is in (muc_wait_for_host and what it needs)", () => {
+    expect(envMap()).toMatchObject({
+      ENABLE_GUESTS: "1",
+      XMPP_MUC_MODULES: "token_affiliation,muc_wait_for_host",
+      XMPP_MODULES: "persistent_lobby",
+      ENABLE_LOBBY: "1",
+      WAIT_FOR_HOST_DISABLE_AUTO_OWNERS: "1",
+    });
+  });
+
+  it("passes each moderation and rate-limit variable to the container that reads it", () => {
     const known = receivers();
-    expect(known.get("XMPP_MUC_MODULES")).toContain("docker-compose.yml/prosody");
-    expect(known.get("ENABLE_AUTO_OWNER")).toContain("docker-compose.yml/jicofo");
+    const readers: [string, string][] = [
+      ["JICOFO_ENABLE_AUTH", "jicofo"],
+      ["ENABLE_AUTO_OWNER", "jicofo"],
+      ["XMPP_MUC_MODULES", "prosody"],
+      ["XMPP_MODULES", "prosody"],
+      ["ENABLE_LOBBY", "prosody"],
+      ["WAIT_FOR_HOST_DISABLE_AUTO_OWNERS", "prosody"],
+      ["PROSODY_ENABLE_RATE_LIMITS", "prosody"],
+      ["PROSODY_RATE_LIMIT_ALLOW_RANGES", "prosody"],
+      ["PROSODY_TRUSTED_PROXIES", "prosody"],
+    ];
+    for (const [name, service] of readers)
+      expect(known.get(name), name).toContain(`docker-compose.yml/${service}`);
   });
 
   it("advertises both primary IPs to clients and pins the images to the release", () => {
     expect(envMap()).toMatchObject({
       JVB_ADVERTISE_IPS: "203.0.113.10,2001:db8:4a1:7e00::1",
       JITSI_IMAGE_VERSION: "stable-11146-2",
-      CONFIG: "/opt/jitsi/config",
+      CONFIG: "/opt/jitsi/state/config",
       TZ: "UTC",
     });
   });
@@ -125,5 +174,41 @@ describe("Jitsi .env", () => {
     expect(() => render(JWT_SECRET, { ...fakePasswords(), JVB_AUTH_PASSWORD: "" })).toThrow(
       /JVB_AUTH_PASSWORD is an empty secret/,
     );
+  });
+});
+
+describe("Prosody's rate limits", () => {
+  it("are on, sparing the compose network and the private network, with the web container as trusted proxy", () => {
+    expect(envMap()).toMatchObject({
+      PROSODY_ENABLE_RATE_LIMITS: "1",
+      PROSODY_RATE_LIMIT_ALLOW_RANGES: "172.16.0.0/12,192.168.0.0/16,10.0.0.0/16",
+      PROSODY_TRUSTED_PROXIES: "127.0.0.1,::1,172.16.0.0/12,192.168.0.0/16",
+    });
+  });
+
+  it("cover the subnet-less compose network the release defines", () => {
+    const compose = readFileSync(path.join(REFERENCE_DIR, "docker-compose.yml"), "utf8");
+    // `meet.jitsi:` with no ipam/subnet: dockerd picks it from its default pools.
+    expect(compose.slice(compose.lastIndexOf("\nnetworks:"))).toMatch(
+      /^\nnetworks:\n(\s*#.*\n)*\s+meet\.jitsi:\s*$/,
+    );
+  });
+});
+
+describe("jicofo, as the release's jicofo.conf template renders our .env", () => {
+  const jicofoConf = (env: Record<string, string>) => renderTemplate("jicofo", "jicofo.conf", env);
+
+  it("has no authentication block (no owner for every authenticated user) and auto-owner off", () => {
+    for (const enableGuests of ["true", "false"]) {
+      const conf = jicofoConf(envMap({ enableGuests }));
+      expect(conf).not.toMatch(/authentication\s*\{/);
+      expect(conf).toMatch(/conference \{\s*enable-auto-owner = false/);
+    }
+  });
+
+  it("would have the JWT authentication block without JICOFO_ENABLE_AUTH=0 (what the fix removes)", () => {
+    const { JICOFO_ENABLE_AUTH: _dropped, ...unfixed } = envMap();
+    expect(unfixed).toMatchObject({ ENABLE_AUTH: "1", AUTH_TYPE: "jwt" });
+    expect(jicofoConf(unfixed)).toMatch(/authentication \{\s*enabled = true[\s\S]*?type = JWT/);
   });
 });

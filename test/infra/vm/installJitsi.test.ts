@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_MOUNT_DIRS } from "../../../config/versions";
+import { StandIns } from "../../helpers/standins";
 
 const SCRIPT = path.resolve("infra/vm/install-jitsi.sh");
 const work = mkdtempSync(path.join(tmpdir(), "install-jitsi-"));
@@ -16,8 +17,8 @@ const git = (cwd: string, ...args: string[]) =>
     .toString()
     .trim();
 
-/** Runs the script as cloud-init does, with a local repository standing in for GitHub. */
-function install(target: string, tag: string, commit: string) {
+/** Runs the script as the unit does, with a local repository standing in for GitHub. */
+function install(target: string, tag: string, commit: string, env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(
     "sh",
     [
@@ -30,9 +31,7 @@ function install(target: string, tag: string, commit: string) {
       String(process.getuid!()),
       ...CONFIG_MOUNT_DIRS,
     ],
-    {
-      encoding: "utf8",
-    },
+    { encoding: "utf8", env },
   );
 }
 
@@ -73,7 +72,8 @@ describe("install-jitsi.sh on the VM", () => {
   it("refuses to go on when the tag does not resolve to the pinned commit", () => {
     const target = path.join(work, "mismatch");
     const result = install(target, "stable-1", laterCommit);
-    expect(result.status).toBe(1);
+    // 3, not 1: the unit's RestartPreventExitStatus=3 stops retries that cannot help.
+    expect(result.status).toBe(3);
     expect(result.stderr).toContain(
       `refusing to start: tag stable-1 resolves to ${taggedCommit}, expected ${laterCommit}`,
     );
@@ -101,6 +101,71 @@ describe("install-jitsi.sh on the VM", () => {
     );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`could not fetch tag stable-404 from ${upstream} after 5 attempts`);
+  });
+
+  it("installs Docker, compose and git when a failed first boot left them out, then goes on", () => {
+    const target = path.join(work, "packages");
+    const bin = new StandIns(path.join(work, "packages-bin"))
+      // docker answers only once the stand-in apt-get has "installed" it.
+      .raw("docker", `[ -f "${work}/packages-bin/installed" ]`)
+      .logged("apt-get", `[ "$1" = update ] || touch "${work}/packages-bin/installed"`);
+    const result = install(
+      target,
+      "stable-1",
+      taggedCommit,
+      bin.env({ REQUIRED_PACKAGES: "docker.io docker-compose-v2 git" }),
+    );
+    expect(result.status).toBe(0);
+    expect(readFileSync(bin.log, "utf8")).toBe(
+      "apt-get update -q\napt-get install -y -q docker.io docker-compose-v2 git\n",
+    );
+    expect(git(target, "rev-parse", "HEAD")).toBe(taggedCommit);
+    // Installed now: the next start does not call apt again.
+    writeFileSync(bin.log, "");
+    expect(
+      install(target, "stable-1", taggedCommit, bin.env({ REQUIRED_PACKAGES: "docker.io" })).status,
+    ).toBe(0);
+    expect(readFileSync(bin.log, "utf8")).toBe("");
+  });
+
+  it("asks for another try (exit 1) when the packages cannot be installed yet", () => {
+    const bin = new StandIns(path.join(work, "apt-down-bin"))
+      .raw("docker", "exit 1")
+      .logged("apt-get", "exit 100");
+    const result = install(
+      path.join(work, "apt-down"),
+      "stable-1",
+      taggedCommit,
+      bin.env({ REQUIRED_PACKAGES: "docker.io" }),
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("install-jitsi: installing docker.io failed");
+    expect(existsSync(path.join(work, "apt-down"))).toBe(false);
+  });
+
+  it("copies the settings' config files onto the volume and drops nginx locations a past setting left", () => {
+    const target = path.join(work, "managed");
+    const managed = path.join(work, "managed-config");
+    mkdirSync(path.join(managed, "web/nginx-custom"), { recursive: true });
+    writeFileSync(path.join(managed, "web/nginx-custom/token-issuer.conf"), "location ^~ /token/ {}\n");
+    mkdirSync(path.join(target, "config/web/nginx-custom"), { recursive: true });
+    writeFileSync(path.join(target, "config/web/nginx-custom/old-service.conf"), "location /old/ {}\n");
+    writeFileSync(path.join(target, "config/web/keep.txt"), "data\n");
+    expect(
+      install(target, "stable-1", taggedCommit, { ...process.env, MANAGED_CONFIG_DIR: managed }).status,
+    ).toBe(0);
+    expect(readFileSync(path.join(target, "config/web/nginx-custom/token-issuer.conf"), "utf8")).toBe(
+      "location ^~ /token/ {}\n",
+    );
+    expect(existsSync(path.join(target, "config/web/nginx-custom/old-service.conf"))).toBe(false);
+    expect(readFileSync(path.join(target, "config/web/keep.txt"), "utf8")).toBe("data\n");
+    // A stack without managed files (the issuer as a Worker) still loses the stale location.
+    writeFileSync(path.join(target, "config/web/nginx-custom/token-issuer.conf"), "stale\n");
+    const none = path.join(work, "no-managed-config");
+    expect(
+      install(target, "stable-1", taggedCommit, { ...process.env, MANAGED_CONFIG_DIR: none }).status,
+    ).toBe(0);
+    expect(existsSync(path.join(target, "config/web/nginx-custom/token-issuer.conf"))).toBe(false);
   });
 
   it("prints its usage when called without arguments", () => {

@@ -1,0 +1,135 @@
+import { CONFIG_MOUNT_DIRS, CONTAINER_UID, JITSI_RELEASE, VM_LAYOUT } from "../../config/versions";
+
+/** Where cloud-init puts the VM scripts (infra/vm/*.sh). */
+export const VM_SCRIPTS = {
+  install: { path: "/usr/local/sbin/jitsi-stack-install", source: "install-jitsi.sh" },
+  mountState: { path: "/usr/local/sbin/jitsi-stack-mount-state", source: "mount-state.sh" },
+  blockMetadata: { path: "/usr/local/sbin/jitsi-stack-block-metadata", source: "block-metadata.sh" },
+  renewCert: { path: "/usr/local/sbin/jitsi-stack-renew-cert", source: "renew-cert.sh" },
+} as const;
+
+/** Packages the stack cannot start without; cloud-init installs them, and the install step again if missing. */
+export const REQUIRED_PACKAGES = ["docker.io", "docker-compose-v2", "git"] as const;
+
+/** Exit code of the VM scripts for a refusal that retrying cannot cure (see infra/vm/*.sh). */
+export const REFUSED_EXIT_CODE = 3;
+
+export const RENEWAL = {
+  service: "jitsi-stack-renew-cert.service",
+  timer: "jitsi-stack-renew-cert.timer",
+  /** Renew when fewer days remain; acme.sh, inside the web container, treats a certificate as due from day 59 of 90. */
+  days: 30,
+  /** How long to wait for the web container to bring a new certificate. */
+  waitSeconds: 600,
+} as const;
+
+export interface VmUnitsInput {
+  domain: string;
+  /** The docker-jitsi-meet tag to install and the commit it must resolve to. */
+  release: { tag: string; commit: string };
+  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
+  stateDevice: string;
+  /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
+  extraComposeFiles: readonly string[];
+}
+
+/** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
+function arg(value: string): string {
+  if (!/^[A-Za-z0-9@._:/,=+-]+$/.test(value)) {
+    throw new Error(`'${value}' cannot be a systemd command argument without quoting; refusing to write it`);
+  }
+  return value;
+}
+const command = (...args: string[]) => args.map(arg).join(" ");
+
+/** The host path of the certificate the web container serves (its /storage is CONFIG/storage/web). */
+export const certificatePath = (domain: string) =>
+  `${VM_LAYOUT.configDir}/storage/web/acme-certs/${domain}/fullchain.pem`;
+
+function compose(extraComposeFiles: readonly string[], ...args: string[]): string {
+  const files = ["docker-compose.yml", ...extraComposeFiles].flatMap((f) => ["-f", f]);
+  return command("/usr/bin/docker", "compose", ...files, ...args);
+}
+
+/**
+ * jitsi-meet.service: mounts the state volume, installs (or repairs) the release, fences off the
+ * metadata service, then starts the compose stack. Every step is safe to repeat, so the unit retries
+ * until the stack is up; only a refusal (exit 3) stops the retries, since retrying cannot cure it.
+ */
+export function jitsiMeetUnit(input: VmUnitsInput): string {
+  return [
+    "[Unit]",
+    "Description=Jitsi Meet (docker-jitsi-meet compose stack)",
+    // Wants, not Requires: if Docker is missing, the install step below installs it and the unit retries.
+    "Wants=docker.service network-online.target",
+    "After=docker.service network-online.target",
+    "StartLimitIntervalSec=0",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
+    `Environment="REQUIRED_PACKAGES=${REQUIRED_PACKAGES.map(arg).join(" ")}"`,
+    `Environment=MANAGED_CONFIG_DIR=${arg(VM_LAYOUT.managedConfigDir)}`,
+    `ExecStartPre=${command(VM_SCRIPTS.mountState.path, input.stateDevice, VM_LAYOUT.stateDir)}`,
+    `ExecStartPre=${command(
+      VM_SCRIPTS.install.path,
+      JITSI_RELEASE.repository,
+      input.release.tag,
+      input.release.commit,
+      VM_LAYOUT.jitsiDir,
+      VM_LAYOUT.configDir,
+      String(CONTAINER_UID),
+      ...CONFIG_MOUNT_DIRS,
+    )}`,
+    // The metadata service hands the user-data, secrets included, to whoever asks: not to containers.
+    `ExecStartPre=${VM_SCRIPTS.blockMetadata.path}`,
+    `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans")}`,
+    `ExecStop=${compose(input.extraComposeFiles, "down")}`,
+    "Restart=on-failure",
+    "RestartSec=30",
+    `RestartPreventExitStatus=${REFUSED_EXIT_CODE}`,
+    "TimeoutStartSec=1800",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** The daily check that renews the certificate when due (the release's own renewal never succeeds). */
+export function renewalUnits(input: VmUnitsInput): { service: string; timer: string } {
+  const service = [
+    "[Unit]",
+    "Description=Renew the meeting site's Let's Encrypt certificate when it is due",
+    // Only while the stack runs: restarting the web container of a stopped stack would start it.
+    `Requisite=${VM_LAYOUT.service}`,
+    `After=${VM_LAYOUT.service}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
+    `ExecStart=${command(
+      VM_SCRIPTS.renewCert.path,
+      certificatePath(input.domain),
+      String(RENEWAL.days),
+      String(RENEWAL.waitSeconds),
+    )} ${compose(input.extraComposeFiles, "restart", "web")}`,
+    "",
+  ].join("\n");
+  const timer = [
+    "[Unit]",
+    "Description=Daily check of the meeting site's certificate",
+    "",
+    "[Timer]",
+    // Night time in the VM's time zone; the random delay spreads many stacks over an hour.
+    "OnCalendar=*-*-* 03:30:00",
+    "RandomizedDelaySec=1h",
+    "Persistent=true",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+  return { service, timer };
+}
