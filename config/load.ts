@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NAMESPACE, type Settings, validateSettings } from "./schema";
+import { NAMESPACE, type Settings, STACK_FILE_ENV, validateSettings } from "./schema";
 
 /** Settings plus the secret ones, wrapped as Pulumi secrets from the moment they are read. */
 export interface LoadedSettings {
@@ -19,8 +19,10 @@ export interface LoadedSettings {
 export function loadSettings(): LoadedSettings {
   const prefix = `${NAMESPACE}:`;
   const raw: Record<string, string> = {};
+  const otherKeys: string[] = [];
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+    else otherKeys.push(key);
   }
   const stack = pulumi.getStack();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an @internal SDK function, absent from its typings
@@ -28,7 +30,7 @@ export function loadSettings(): LoadedSettings {
     isConfigSecret(key: string): boolean;
   };
   const secretKeys = new Set(Object.keys(raw).filter((key) => isConfigSecret(`${prefix}${key}`)));
-  const result = validateSettings(stack, raw, { secretKeys });
+  const result = validateSettings(stack, raw, { secretKeys, otherKeys, file: process.env[STACK_FILE_ENV] });
   if (!result.ok) {
     throw new pulumi.RunError(
       `Stack '${stack}' has ${result.errors.length} invalid setting(s):\n  - ${result.errors.join("\n  - ")}`,

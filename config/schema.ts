@@ -8,6 +8,9 @@ import { HETZNER_LOCATIONS, JITSI_RELEASE, SUPPORTED_IMAGES } from "./versions";
 /** Every setting lives under this Pulumi config namespace: `pulumi config set jitsi:<key> <value>`. */
 export const NAMESPACE = "jitsi";
 
+/** Names the settings file in messages when it is not Pulumi.<stack>.yaml (the offline render's --stack-file). */
+export const STACK_FILE_ENV = "JITSI_STACK_FILE";
+
 const SSH_KEY_RE =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const SHA1_RE = /^[0-9a-f]{40}$/;
@@ -377,8 +380,15 @@ function describe(key: string, raw: Record<string, string>): string {
 export function validateSettings(
   stack: string,
   raw: Record<string, string>,
-  options: { secretKeys?: ReadonlySet<string> } = {},
+  options: {
+    secretKeys?: ReadonlySet<string>;
+    /** The settings file, for messages; Pulumi.<stack>.yaml unless said otherwise. */
+    file?: string;
+    /** Config keys outside the `jitsi:` namespace (`project:key`), to point at a setting put in the wrong one. */
+    otherKeys?: readonly string[];
+  } = {},
 ): ValidationResult {
+  const file = options.file ?? `Pulumi.${stack}.yaml`;
   const errors: string[] = [];
   const report: Report = (key, message, item) =>
     errors.push(`${NAMESPACE}:${key}${item ? ` (item ${item})` : ""} ${message} (${describe(key, raw)})`);
@@ -388,6 +398,15 @@ export function validateSettings(
       const hint = closestKey(key, known);
       errors.push(
         `${NAMESPACE}:${key} is not a setting${hint ? `; did you mean ${NAMESPACE}:${hint}?` : "; see the settings table in README.md"}`,
+      );
+    }
+  }
+  for (const key of options.otherKeys ?? []) {
+    // `pulumi config set domain x` writes `<project>:domain`, which this program never reads.
+    const name = key.slice(key.indexOf(":") + 1);
+    if (known.includes(name)) {
+      errors.push(
+        `${key} is not read: settings live under the ${NAMESPACE}: namespace; did you mean ${NAMESPACE}:${name}? (pulumi config rm ${key} && pulumi config set ${NAMESPACE}:${name} <value>)`,
       );
     }
   }
@@ -408,7 +427,7 @@ export function validateSettings(
       if (doc.secret && raw[key] !== undefined && !options.secretKeys.has(key)) {
         report(
           key,
-          `is stored in plain text in Pulumi.${stack}.yaml; store it encrypted: pulumi config set --secret ${NAMESPACE}:${key} <value>`,
+          `is stored in plain text in ${file}; store it encrypted: pulumi config set --secret ${NAMESPACE}:${key} <value>`,
         );
       }
     }

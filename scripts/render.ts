@@ -1,19 +1,20 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseDocument, visit } from "yaml";
-import { NAMESPACE, offlinePlaceholder } from "../config/schema";
+import { NAMESPACE, offlinePlaceholder, STACK_FILE_ENV } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
 import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cli";
 import { type OfflineRun, redactSecrets, redactText, revealSecrets, runOffline } from "./lib/offlineEngine";
 import { formatPlanTable } from "./lib/planSummary";
-import { readStackConfig } from "./lib/stackConfig";
+import { readStackConfig, StackFileError } from "./lib/stackConfig";
 
 const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
 
 Renders the whole deployment offline, from Pulumi.<stack>.yaml, by running the real Pulumi program
 under Pulumi's mock engine. Needs no credentials, no Pulumi CLI and no network.
 
-  --stack NAME   stack whose Pulumi.<NAME>.yaml to use (default: dev)
+  --stack NAME   stack whose Pulumi.<NAME>.yaml to use (default: dev, or the name in
+                 --stack-file's Pulumi.<NAME>.yaml, or that file's base name)
   --out DIR      where to write plan.json, cloud-init.yaml and jitsi.env (default: out/<stack>)
   --stack-file FILE
                  read the stack's settings from FILE instead of Pulumi.<NAME>.yaml
@@ -32,6 +33,13 @@ const FLAGS = {
 
 /** Stack names here are plain (dev, prod): each names a Pulumi.<stack>.yaml file. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** The stack a settings file stands for: Pulumi.<name>.yaml names it, any other file by its base name. */
+function stackNameOf(file: string): string {
+  const base = path.basename(file);
+  const named = /^Pulumi\.(.+)\.ya?ml$/.exec(base)?.[1];
+  return named ?? base.replace(/\.ya?ml$/, "");
+}
 
 /** Fails when a known secret shows up anywhere it is not marked secret. */
 function assertNoUnmarkedSecrets(run: OfflineRun): void {
@@ -79,24 +87,38 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return EXIT.ok;
   }
-  const stack = flags.stack ?? "dev";
+  const givenFile = flags["stack-file"];
+  const stack = flags.stack ?? (givenFile ? stackNameOf(givenFile) : "dev");
   if (!STACK_NAME.test(stack)) {
+    const from = flags.stack === undefined ? ` (taken from the file name; pass --stack NAME)` : "";
     throw new UsageError(
-      `render: --stack must be a stack name like dev or prod (got '${stack}'). Run with --help for usage.`,
+      `render: --stack must be a stack name like dev or prod (got '${stack}'${from}). Run with --help for usage.`,
     );
   }
   const out = flags.out ?? path.join("out", stack);
-  const stackFile = flags["stack-file"] ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  const stackFile = givenFile ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  // Named as the user gave it: a relative path from the project root reads as nonsense elsewhere.
+  const shownFile = givenFile ?? path.relative(process.cwd(), stackFile);
   if (!existsSync(stackFile)) {
     throw new UsageError(
-      `render: no stack file ${path.relative(process.cwd(), stackFile)}; create it, or pass --stack or --stack-file naming one that exists.`,
+      `render: no stack file ${shownFile}; create it, or pass --stack or --stack-file naming one that exists.`,
     );
   }
-  const stackConfig = readStackConfig(stackFile, (key, placeholder) =>
-    key.startsWith(`${NAMESPACE}:`)
-      ? offlinePlaceholder(key.slice(NAMESPACE.length + 1), placeholder)
-      : placeholder,
-  );
+  let stackConfig;
+  try {
+    stackConfig = readStackConfig(stackFile, (key, placeholder) =>
+      key.startsWith(`${NAMESPACE}:`)
+        ? offlinePlaceholder(key.slice(NAMESPACE.length + 1), placeholder)
+        : placeholder,
+    );
+  } catch (error) {
+    if (error instanceof StackFileError) {
+      throw new OperationError(`render: ${error.message.replace(stackFile, shownFile)}`, { cause: error });
+    }
+    throw error;
+  }
+  // The program names the file in its messages (a plain-text secret "in <file>"); the CLI's is Pulumi.<stack>.yaml.
+  process.env[STACK_FILE_ENV] = path.basename(stackFile);
   let run: OfflineRun;
   try {
     run = await runOffline({

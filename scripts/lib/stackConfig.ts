@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
-import { parse } from "yaml";
+import { parse, YAMLParseError } from "yaml";
+
+/** A stack file that cannot be read as settings; the message is one line naming the file (and place). */
+export class StackFileError extends Error {}
 
 /** A stack's config as the Pulumi CLI hands it to a program: every value a string, secrets named. */
 export interface StackConfig {
@@ -44,15 +47,30 @@ export function readStackConfig(
   file: string,
   placeholderFor: (key: string, placeholder: string) => string = (_key, placeholder) => placeholder,
 ): StackConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StackFileError(`${file}: cannot read it (${code ?? (error as Error).message})`, {
+      cause: error,
+    });
+  }
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, "utf8"));
+    doc = parse(text);
   } catch (error) {
-    throw new Error(`${file} is not valid YAML: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof YAMLParseError)) throw error;
+    // The parser's own message runs over several lines with a code excerpt: keep its first line.
+    const place = error.linePos ? `${error.linePos[0].line}:${error.linePos[0].col}` : "?";
+    const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new StackFileError(`${file}:${place}: not valid YAML: ${reason}`, { cause: error });
   }
   const section = (doc as { config?: unknown } | null)?.config ?? {};
   if (typeof section !== "object" || Array.isArray(section)) {
-    throw new Error(`${file}: 'config' must be a map of settings like 'jitsi:domain: meet.example.com'`);
+    throw new StackFileError(
+      `${file}: 'config' must be a map of settings like 'jitsi:domain: meet.example.com'`,
+    );
   }
   const result: StackConfig = { config: {}, secretKeys: [], placeholders: [] };
   for (const [key, value] of Object.entries(section as Record<string, unknown>)) {

@@ -239,6 +239,13 @@ describe("stack settings", () => {
     expect(errors.join("\n")).not.toContain("short-key-value");
   });
 
+  it("points at a setting put under another namespace, and leaves providers' keys alone", () => {
+    const result = validateSettings("dev", GOOD, { otherKeys: ["jitsi-stack:location", "hcloud:token"] });
+    expect(result.ok ? [] : result.errors).toEqual([
+      "jitsi-stack:location is not read: settings live under the jitsi: namespace; did you mean jitsi:location? (pulumi config rm jitsi-stack:location && pulumi config set jitsi:location <value>)",
+    ]);
+  });
+
   it("refuses a secret setting stored in plain text, naming the command that encrypts it", () => {
     const raw = { ...GOOD, jwtAppSecret: "ab".repeat(20), issuerApiKeys: JSON.stringify(["cd".repeat(20)]) };
     const plain = validateSettings("prod", raw, { secretKeys: new Set() });

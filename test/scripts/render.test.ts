@@ -131,6 +131,71 @@ describe("npm run render", () => {
   });
 
   it.each([
+    [
+      "broken YAML",
+      "config:\n  jitsi:domain: [meet\n",
+      ":3:1: not valid YAML: Flow sequence in block collection",
+    ],
+    [
+      "a duplicate key",
+      "config:\n  jitsi:domain: a.example.com\n  jitsi:domain: b.example.com\n",
+      ":3:3: not valid YAML: Map keys must be unique",
+    ],
+    [
+      "a list where the settings map belongs",
+      "config:\n  - jitsi:domain\n",
+      ": 'config' must be a map of settings",
+    ],
+  ])(
+    "a stack file with %s gets one line naming the file, line and column, and exit 1",
+    (_what, text, message) => {
+      const file = path.join(out, `broken-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(file, text);
+      const result = render("--stack-file", file, "--out", path.join(out, "broken"));
+      expect(result.status).toBe(1);
+      expect(result.stderr.startsWith(`render: ${file}${message}`), result.stderr).toBe(true);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).not.toContain("    at ");
+    },
+  );
+
+  it("with --stack-file, names that file and its own stack, and writes to out/<that stack>", () => {
+    const name = `bad${process.pid}`;
+    const file = path.join(out, `${name}.yaml`);
+    const doc = parse(readFileSync("Pulumi.dev.yaml", "utf8")) as { config: Record<string, unknown> };
+    writeFileSync(file, stringify({ config: { ...doc.config, "jitsi:jwtAppSecret": "ab".repeat(32) } }));
+    const refused = render("--stack-file", file);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`Stack '${name}' has 1 invalid setting(s)`);
+    expect(refused.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in ${name}.yaml;`);
+    expect(refused.stderr).not.toContain("Pulumi.dev.yaml");
+
+    writeFileSync(file, stringify(doc));
+    try {
+      const result = render("--stack-file", file);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`Stack '${name}':`);
+      expect(result.stdout).toContain(`Wrote ${path.join("out", name, "plan.json")}`);
+    } finally {
+      rmSync(path.join("out", name), { recursive: true, force: true });
+    }
+  });
+
+  it("points at a setting written under the project's namespace instead of jitsi:", () => {
+    const stack = `renderns${process.pid}`;
+    const flags = stackFile(stack, { domain: undefined });
+    const file = flags[3]!;
+    const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    doc.config["jitsi-stack:domain"] = "meet.example.com";
+    writeFileSync(file, stringify(doc));
+    const result = render(...flags, "--out", path.join(out, stack));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "jitsi-stack:domain is not read: settings live under the jitsi: namespace; did you mean jitsi:domain?",
+    );
+  });
+
+  it.each([
     [["--stak", "dev"], /Unknown option '--stak'/],
     [["--stack"], /Option '--stack <value>' argument missing/],
     [
@@ -139,7 +204,11 @@ describe("npm run render", () => {
     ],
     [["--stack", "nosuchstack"], /no stack file Pulumi\.nosuchstack\.yaml/],
     [["extra"], /Unexpected argument 'extra'/],
-    [["--stack-file", "/nonexistent/Pulumi.dev.yaml"], /no stack file .*Pulumi\.dev\.yaml/],
+    [
+      ["--stack-file", "/nonexistent/Pulumi.dev.yaml"],
+      /^render: no stack file \/nonexistent\/Pulumi\.dev\.yaml;/,
+    ],
+    [["--stack-file", "/nonexistent.yaml"], /^render: no stack file \/nonexistent\.yaml;/],
   ])("rejects bad flags %j with exit 2 and one line naming the problem", (args, message) => {
     const result = render(...args);
     expect(result.status).toBe(2);

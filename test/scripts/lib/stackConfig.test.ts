@@ -51,9 +51,12 @@ describe("reading a stack file as the Pulumi CLI passes it to the program", () =
 
   it("names the file when it is not YAML or has no config map", () => {
     const broken = stackFile("config:\n  jitsi:domain: [unclosed\n");
-    expect(() => readStackConfig(broken)).toThrow(
-      new RegExp(`${broken.replace(/\./g, "\\.")} is not valid YAML`),
+    expect(() => readStackConfig(broken)).toThrow(`${broken}:3:1: not valid YAML: `);
+    const duplicate = stackFile("config:\n  jitsi:domain: a\n  jitsi:domain: b\n");
+    expect(() => readStackConfig(duplicate)).toThrow(
+      `${duplicate}:3:3: not valid YAML: Map keys must be unique`,
     );
+    expect(() => readStackConfig(`${broken}.missing`)).toThrow(`${broken}.missing: cannot read it (ENOENT)`);
     const list = stackFile("config:\n  - jitsi:domain\n");
     expect(() => readStackConfig(list)).toThrow(/'config' must be a map of settings/);
   });
