@@ -1,7 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { xml } from "@xmpp/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildRoomClaims, importHmacKey, signRoomToken } from "../../../issuer/claims";
+import { coturnOptions, formatCoturnConfig } from "../../../infra/render/coturn";
 import { jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { turnEnvEntries } from "../../../infra/render/turnEnv";
-import { fakePasswords, settingsWith } from "../../helpers/settings";
+import { type CoturnFixture, startCoturn, uclient } from "../../helpers/coturn";
+import { clientSession, type JitsiProsody, startJitsiProsody } from "../../helpers/jitsiProsody";
+import {
+  fakePasswords,
+  renderedEnv,
+  settingsWith,
+  TEST_JWT_SECRET,
+  TEST_TURN_SECRET,
+} from "../../helpers/settings";
 import { renderTemplate, variablesReceivedBy } from "../../helpers/tpl";
 
 const SECRET = "7e".repeat(20);
@@ -78,5 +89,124 @@ describe("the meeting VM's TURN variables", () => {
     expect(turnEnvEntries(settingsWith({ turnEnabled: "false" }).turn, SECRET)).toEqual([]);
     const config = prosodyConfig(envFor({ turnEnabled: "false" }));
     expect(config).not.toContain("external_service");
+  });
+});
+
+describe("Prosody configured by the release's templates from our .env, and our coturn", () => {
+  // Chained as a browser meets them: log in with a token, ask Prosody for external services (XEP-0215,
+  // as lib-jitsi-meet does), then allocate at coturn with exactly what Prosody returned.
+  let prosody: JitsiProsody;
+  let coturn: CoturnFixture;
+  beforeAll(async () => {
+    [prosody, coturn] = await Promise.all([
+      startJitsiProsody(renderedEnv()),
+      startCoturn(formatCoturnConfig(coturnOptions({ turn: settingsWith().turn, secret: TEST_TURN_SECRET }))),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([prosody?.stop(), coturn?.stop()]);
+  });
+
+  interface Service {
+    type: string;
+    transport: string;
+    host: string;
+    port: string;
+    username: string;
+    password: string;
+    restricted?: string;
+    expires?: string;
+  }
+
+  async function externalServices(options: { token?: string; domain?: string }): Promise<Service[]> {
+    const session = await clientSession(prosody.target, { room: "turn-check", ...options });
+    try {
+      const answer = await session.iqCaller.request(
+        xml(
+          "iq",
+          { type: "get", to: options.domain ?? prosody.domain },
+          xml("services", { xmlns: "urn:xmpp:extdisco:2" }),
+        ),
+        10_000,
+      );
+      return (answer.getChild("services", "urn:xmpp:extdisco:2")?.getChildren("service") ?? []).map(
+        (service) => service.attrs as unknown as Service,
+      );
+    } finally {
+      await session.stop();
+    }
+  }
+
+  const tokenFor = async (room: string) =>
+    signRoomToken(
+      await importHmacKey(TEST_JWT_SECRET),
+      buildRoomClaims(
+        { appId: settingsWith().jwtAppId },
+        { room, user: { name: "Host" }, moderator: true, ttlSeconds: 300 },
+        Date.now() / 1000,
+      ),
+    );
+
+  it("loads mod_external_services, as the template asks", () => {
+    expect(prosody.missingModules(prosody.domain)).toEqual([]);
+    expect(prosody.loadedModules(prosody.domain)).toContain("external_services");
+  });
+
+  it("gives a token holder our three TURN services with credentials that expire after TURN_TTL", async () => {
+    const services = await externalServices({ token: await tokenFor("turn-check") });
+    expect(services.map((s) => `${s.type}:${s.host}:${s.port}?transport=${s.transport}`)).toEqual([
+      "turn:turn.meet.example.com:3478?transport=udp",
+      "turn:turn.meet.example.com:3478?transport=tcp",
+      "turns:turn.meet.example.com:443?transport=tcp",
+    ]);
+    const now = Math.floor(Date.now() / 1000);
+    for (const service of services) {
+      expect(service.restricted).toBe("1");
+      expect(service.username).toMatch(/^\d+$/);
+      // Expiry = Prosody's clock at the query + TURN_TTL (86400); allow for the seconds the test takes.
+      expect(Number(service.username) - now).toBeGreaterThan(86400 - 120);
+      expect(Number(service.username) - now).toBeLessThanOrEqual(86400);
+      expect(new Date(service.expires!).getTime() / 1000).toBe(Number(service.username));
+    }
+  });
+
+  it("those credentials allocate a relay at our coturn over UDP, TCP and TLS", async () => {
+    const services = await externalServices({ token: await tokenFor("turn-check") });
+    for (const service of services) {
+      const transport = service.type === "turns" ? "tls" : (service.transport as "udp" | "tcp");
+      const run = uclient({
+        transport,
+        port: transport === "tls" ? coturn.tlsPort : coturn.port,
+        ca: coturn.ca.caFile,
+        username: service.username,
+        password: service.password,
+      });
+      expect(run.allocationFailed, `${transport}: ${run.output}`).toBe(false);
+      expect(run.relayed.length, `${transport}: ${run.output}`).toBeGreaterThan(0);
+    }
+  });
+
+  it("a guest (logged in on the guest domain) gets working credentials too: peer-to-peer calls need them", async () => {
+    expect(prosody.guestDomain).toBeDefined();
+    const [service] = await externalServices({ domain: prosody.guestDomain });
+    expect(service?.type).toBe("turn");
+    const run = uclient({
+      transport: "tcp",
+      port: coturn.port,
+      username: service!.username,
+      password: service!.password,
+    });
+    expect(run.relayed.length, run.output).toBeGreaterThan(0);
+  });
+
+  it("a credential changed on the way is refused by coturn", async () => {
+    const [service] = await externalServices({ token: await tokenFor("turn-check") });
+    const run = uclient({
+      transport: "udp",
+      port: coturn.port,
+      username: String(Number(service!.username) + 3600),
+      password: service!.password,
+    });
+    expect(run.allocationFailed, run.output).toBe(true);
   });
 });
