@@ -5,8 +5,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { coturnAptPin, coturnDropIn, coturnOptions, formatCoturnConfig } from "../../../infra/render/coturn";
-import { renderTurnCloudInit, turnSetupSettings } from "../../../infra/render/turnCloudInit";
+import { renderTurnCloudInit, turnSetupSettings, turnSetupUnit } from "../../../infra/render/turnCloudInit";
 import { settingsWith } from "../../helpers/settings";
+import { systemdVerify } from "../../helpers/systemd";
 
 const SECRET = "5a".repeat(20);
 const HOST_KEY = {
@@ -94,6 +95,26 @@ describe("the TURN VM's cloud-init user-data", () => {
       ["systemctl", "enable", "jitsi-stack-turn.service"],
       ["systemctl", "start", "--no-block", "jitsi-stack-turn.service"],
     ]);
+  });
+
+  it("its units pass systemd's own verification: the setup unit, and Debian's coturn.service with our drop-in", () => {
+    const result = systemdVerify(
+      {
+        "jitsi-stack-turn.service": turnSetupUnit(),
+        "coturn.service.d/jitsi-stack.conf": coturnDropIn(),
+      },
+      ["usr/lib/systemd/system/coturn.service", "etc/systemd/system/jitsi-stack-turn.service"],
+      ["/usr/local/sbin/jitsi-stack-turn-setup", "/usr/bin/turnserver", "/bin/kill"],
+    );
+    expect(result.output).toBe("");
+    expect(result.status).toBe(0);
+    // The check can fail: a unit systemd would refuse is reported.
+    const broken = systemdVerify(
+      { "jitsi-stack-turn.service": turnSetupUnit().replace("Restart=on-failure", "Restart=always") },
+      ["etc/systemd/system/jitsi-stack-turn.service"],
+      ["/usr/local/sbin/jitsi-stack-turn-setup"],
+    );
+    expect(broken.output).toContain("isn't allowed for Type=oneshot services");
   });
 
   it("hands the setup its settings shell-quoted, staging CA included", () => {
