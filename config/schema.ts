@@ -20,6 +20,21 @@ const APP_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const SERVER_TYPE_RE = /^(cx|cpx|cax|ccx)\d{2}$/;
 const TIME_ZONES = new Set(Intl.supportedValuesOf("timeZone").concat("UTC"));
 
+/**
+ * An IANA zone name as the VM's tzdata spells it. ICU lists one canonical name per zone
+ * (America/Buenos_Aires) but knows the others (America/Argentina/Buenos_Aires); case matters on the VM.
+ */
+function isTimeZone(tz: string): boolean {
+  if (TIME_ZONES.has(tz)) return true;
+  if (!/^[A-Z][A-Za-z_-]*(\/[A-Z][A-Za-z0-9_+-]*)+$/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isCidr(value: string): boolean {
   try {
     ipaddr.parseCIDR(value);
@@ -136,7 +151,7 @@ const stackFields = {
   enableLobby: boolField("must be true or false").default(false),
   enablePrejoin: boolField("must be true or false").default(false),
   timezone: stringField("must be an IANA time zone")
-    .refine((tz) => TIME_ZONES.has(tz), {
+    .refine(isTimeZone, {
       error: "must be an IANA time zone like Europe/Berlin or UTC",
     })
     .default("UTC"),

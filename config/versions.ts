@@ -65,9 +65,10 @@ export const CONTAINER_UID = 1000;
 
 /**
  * Official Node.js image for the token issuer when it runs on the VM (`jitsi:issuerTarget host`).
- * Node 22 is in maintenance LTS until April 2027; bump deliberately, checking the tag exists.
+ * Node 24 is in active LTS until October 2026, then maintenance until April 2028; bump deliberately,
+ * checking the tag exists.
  */
-export const ISSUER_NODE_IMAGE = "node:22.12.0-alpine3.21";
+export const ISSUER_NODE_IMAGE = "node:24.11.1-alpine3.22";
 
 /**
  * The private network that later bridges and other hosts of the stack join. Prosody does not

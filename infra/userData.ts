@@ -3,7 +3,7 @@ import type { Settings } from "../config/schema";
 import type { JitsiSecrets } from "./jitsiSecrets";
 import type { PublicIps } from "./publicIps";
 import type { StateVolume } from "./stateVolume";
-import { bundleIssuer } from "./render/bundle";
+import { bundleIssuer, lockedRuntimePackages } from "./render/bundle";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
 import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
@@ -24,10 +24,16 @@ function issuerHostExtras(settings: Settings, jwtAppSecret: string, apiKeys: str
   const host = renderIssuerHost({
     settings,
     bundle: bundleIssuer("node"),
+    runtimePackages: lockedRuntimePackages(),
     secrets: { jwtAppSecret, apiKeys },
   });
   const files: VmFile[] = [
-    ...host.files.map((f) => ({ path: f.path, content: f.content, permissions: f.mode })),
+    ...host.files.map((f) => ({
+      path: f.path,
+      content: f.content,
+      permissions: f.mode,
+      compress: f.compress,
+    })),
     { path: host.envFile, content: formatEnv(host.envEntries), permissions: "0600" },
   ];
   return { files, composeFiles: [host.composeFile] };

@@ -8,10 +8,13 @@ import { readStackOutputs, releaseFromOutputs } from "./lib/stack-outputs";
 
 export const BACKUP_HELP = `Usage: npm run backup -- --stack STACK [--keep N] [--out DIR]
 
-Streams a tar.gz of the VM's Jitsi directory (.env, config/ with Let's Encrypt state, compose files;
-without logs and config/tmp) over SSH to DIR/STACK/<UTC time>.tar.gz, mode 0600, with a
-<UTC time>.manifest.json beside it (sha256, size, file count, Jitsi release, time). The archive is
-read back in full before it is kept; then only the newest N backups of the stack are kept.
+Streams a tar.gz of the stack's data over SSH to DIR/STACK/<UTC time>.tar.gz, mode 0600, with a
+<UTC time>.manifest.json beside it (format jitsi-stack-backup/2: sha256, size, file count, Jitsi
+release, time). The data is state/config under the Jitsi directory (Let's Encrypt account and
+certificates, Prosody's data, transcripts; without logs, tmp/ scratch files and recordings). The VM's
+.env and .jitsi-stack-release.json go in too, only so that a restore can compare them with the stack's:
+a restore never puts them back. The archive is read back in full before it is kept; then only the
+newest N backups of the stack are kept.
 
   --stack STACK        Pulumi stack whose outputs name the VM (required)
   --keep N             backups of this stack to keep, newest first (default 10, 1-1000)

@@ -1,7 +1,7 @@
 import autocannon from "autocannon";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -148,6 +148,8 @@ async function main(): Promise<void> {
   try {
     const nodeBundle = path.join(dir, "issuer.mjs");
     writeFileSync(nodeBundle, bundleIssuer("node"));
+    // The bundle imports jose, as on the VM: here it finds our own installed copy.
+    symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
     console.log(`Token issuer benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback\n`);
     const node = await bench(
       "Node issuer (bundle)",

@@ -7,6 +7,7 @@ import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cl
 import {
   type OfflineRun,
   type PlannedResource,
+  redactForDisplay,
   redactSecrets,
   redactText,
   revealSecrets,
@@ -87,7 +88,11 @@ function redactedUserData(run: OfflineRun, server: PlannedResource | undefined) 
 
 /** The files `render` writes, with every secret replaced by "[secret]". */
 export function renderFiles(run: OfflineRun): RenderedFiles {
-  const plan = run.resources.map((r) => ({ type: r.type, name: r.name, inputs: redactSecrets(r.inputs) }));
+  const plan = run.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    inputs: redactForDisplay(r.inputs, run.secretValues),
+  }));
   const servers = run.resources.filter((r) => r.type === "hcloud:index/server:Server");
   const role = (server: PlannedResource) =>
     (server.inputs.labels as Record<string, string> | undefined)?.role;
@@ -171,7 +176,11 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(path.join(out, "turn-cloud-init.yaml"), files.turnCloudInit);
 
   console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
-  console.log(formatPlanTable(run.resources));
+  console.log(formatPlanTable(run.resources, run.secretValues));
+  console.log(
+    "\nIds (100001 and up) and addresses (203.0.113.0/24, 2001:db8::/32, documentation ranges) are the mock" +
+      " engine's placeholders; Hetzner assigns the real ones on `pulumi up`.",
+  );
   console.log("\nOutputs:");
   const outputs = Object.entries(redactSecrets(run.outputs) as Record<string, unknown>);
   const width = Math.max(...outputs.map(([key]) => key.length));

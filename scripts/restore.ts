@@ -6,30 +6,38 @@ import { manifestPathFor } from "./lib/manifest";
 import { runRestore } from "./lib/restore";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
 import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/ssh";
-import { readStackOutputs } from "./lib/stack-outputs";
+import { readStackOutputs, releaseFromOutputs } from "./lib/stack-outputs";
 
 export const RESTORE_HELP = `Usage: npm run restore -- --stack STACK --from FILE [--dry-run]
 
-Checks FILE (a backup from 'npm run backup') against its manifest, then uploads it to the VM, which
-checks the sha256 again, unpacks it into a staging folder, stops the stack (systemctl stop
-jitsi-meet.service), moves the current Jitsi directory aside to <dir>.before-restore-<UTC time> (kept,
-never deleted), moves the restored tree in and starts the stack. If any step after the stop fails, the
-previous directory is put back and started again.
+Puts the data of a backup from 'npm run backup' back: the VM's state/config under the Jitsi directory
+(Let's Encrypt account and certificates, Prosody's data, transcripts). It never writes the VM's .env,
+.jitsi-stack-release.json or checkout, so the stack's current settings and release stay in force.
+
+Checks FILE against its manifest, and refuses a backup made on another Jitsi release (tag or commit)
+than the stack runs (its jitsiRelease/jitsiCommit outputs, or the VM's release file with --host). Then
+uploads it to the VM, which checks the sha256 again, unpacks it into a staging folder beside
+state/config, names the .env variables whose values differ from the VM's (names only, never values),
+stops the stack (systemctl stop jitsi-meet.service), moves the current state/config aside to
+state/config.before-restore-<UTC time> (kept, never deleted), moves the backup's in and starts the
+stack. If any step after the stop fails, the previous state/config is put back and started again.
 
   --stack STACK          Pulumi stack whose outputs name the VM (required)
   --from FILE            the backup archive, e.g. backups/dev/2025-06-01T12-30-05Z.tar.gz (required)
   --manifest FILE        its manifest (default: FILE with .tar.gz replaced by .manifest.json)
-  --dry-run              check, upload and unpack in a scratch folder on the VM; change nothing
+  --dry-run              check, upload and unpack in a scratch folder on the VM, and list what a
+                         restore would change in the data; change nothing
   --allow-other-stack    accept a backup made from another stack (moving a deployment)
-  --allow-secret-mismatch  restore a backup whose .env JWT_APP_SECRET is not the stack's jwtAppSecret
-                         (a backup from before a secret rotation: tokens then fail until they agree)
+  --allow-release-mismatch  restore data made on another Jitsi release than the stack runs
+  --allow-secret-mismatch   deprecated and ignored: the .env, and so the JWT secret, is never restored
   --control PROGRAM      program on the VM run as 'PROGRAM stop' / 'PROGRAM start' instead of systemctl
   --help                 show this text
 
 ${TARGET_HELP}
 
-Exit codes: 0 restored (or dry run passed); 1 refused (archive fails its checks; the reason is named)
-or failed (rolled back unless the message says otherwise); 2 bad usage or FILE not found.`;
+Exit codes: 0 restored (or dry run passed); 1 refused (archive fails its checks, or another release;
+the reason is named) or failed (rolled back unless the message says otherwise); 2 bad usage or FILE
+not found.`;
 
 const FLAGS = {
   stack: { type: "string" },
@@ -37,6 +45,8 @@ const FLAGS = {
   manifest: { type: "string" },
   "dry-run": { type: "boolean" },
   "allow-other-stack": { type: "boolean" },
+  "allow-release-mismatch": { type: "boolean" },
+  /** Kept so runbooks that pass it still work; restore no longer writes .env, so it has nothing to allow. */
   "allow-secret-mismatch": { type: "boolean" },
   control: { type: "string" },
   help: { type: "boolean" },
@@ -59,6 +69,11 @@ export async function restoreMain(argv: string[], io: Io = processIo, run: Comma
   if (flags.control !== undefined && !/^\/[\w./-]+$/.test(flags.control)) {
     throw new UsageError(`restore: --control must be an absolute path on the VM (got '${flags.control}').`);
   }
+  if (flags["allow-secret-mismatch"]) {
+    io.err(
+      "Note: --allow-secret-mismatch is deprecated and ignored: restore no longer writes the VM's .env, so the stack's JWT secret stays as it is.",
+    );
+  }
   const { target, outputs } = await resolveTarget("restore", stack, flags, (s) => readStackOutputs(s, run));
   await runRestore(
     {
@@ -69,8 +84,9 @@ export async function restoreMain(argv: string[], io: Io = processIo, run: Comma
       dryRun: flags["dry-run"] ?? false,
       control: flags.control ?? "",
       allowOtherStack: flags["allow-other-stack"] ?? false,
-      stackJwtSecret: outputs?.jwtAppSecret,
-      allowSecretMismatch: flags["allow-secret-mismatch"] ?? false,
+      // Without outputs (--host), or from a stack deployed before it exported them, the VM's release file decides.
+      stackRelease: releaseFromOutputs(outputs) ?? undefined,
+      allowReleaseMismatch: flags["allow-release-mismatch"] ?? false,
     },
     { io, onInterrupt },
   );

@@ -9,7 +9,7 @@ import {
   isStackHost,
   type SshTarget,
   TARGET_FLAGS,
-  TARGET_HELP,
+  targetHelp,
   targetFromOutputs,
 } from "./lib/ssh";
 import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/stack-outputs";
@@ -18,8 +18,10 @@ import { runTeardown } from "./lib/teardown";
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
 
 Destroys a deployed stack: refuses it while jitsi:deleteProtection is on; makes a backup first (as
-'npm run backup' does); asks you to type the stack name; runs 'pulumi destroy'; then lists anything that
-outlived it and still costs money or still answers (primary IPs, volumes, snapshots, DNS records).
+'npm run backup' does: the data in state/config, with .env and the release file for comparison; a
+stack deployed again can take the data back with 'npm run restore'); asks you to type the stack name;
+runs 'pulumi destroy'; then lists anything that outlived it and still costs money or still answers
+(primary IPs, volumes, snapshots, DNS records).
 
   --stack STACK     the Pulumi stack to destroy (required)
   --yes             do not ask for the stack name (CI)
@@ -29,7 +31,7 @@ outlived it and still costs money or still answers (primary IPs, volumes, snapsh
   --allow-other-host  back up a --host that is not the stack's sshHost/ipv4 output (on purpose)
   --help            show this text
 
-${TARGET_HELP}
+${targetHelp(true)}
 
 Exit codes: 0 destroyed; 1 refused (delete protection, backup failed, wrong name typed) or pulumi destroy
 failed; 2 bad usage (including a --host that is not the stack's VM).`;

@@ -1,6 +1,10 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { settingsTable } from "../scripts/lib/settingsTable";
+import { craftFormat1Backup, makeJitsiTree, snapshot } from "./helpers/jitsi-tree";
 
 const readme = readFileSync("README.md", "utf8");
 const scripts = Object.keys(
@@ -27,9 +31,56 @@ describe("README", () => {
     }
   });
 
+  it("every dependency with an install script is approved or denied in allowScripts, as it says", () => {
+    const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([where]) => where.slice(where.lastIndexOf("node_modules/") + "node_modules/".length));
+    const allow = (
+      JSON.parse(readFileSync("package.json", "utf8")) as { allowScripts: Record<string, boolean> }
+    ).allowScripts;
+    expect(withScripts.length).toBeGreaterThan(0);
+    expect(withScripts.filter((name) => !(name in allow))).toEqual([]);
+    for (const [name, allowed] of Object.entries(allow)) {
+      expect(readme, name).toContain(`${allowed ? "" : "`"}${name}${allowed ? "" : "`"}`);
+    }
+  });
+
+  it("lists every stack output the program exports", async () => {
+    const { exampleConfig, runProgram } = await import("./helpers/program.js");
+    const run = await runProgram(exampleConfig());
+    const section = /^Outputs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? "";
+    expect(Object.keys(run.outputs).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it("every `npm run` command it shows exists", () => {
     const used = [...readme.matchAll(/npm run (?:-s |--silent )?([a-z][a-z:-]*)/g)].map((m) => m[1]!);
     expect(used.length).toBeGreaterThan(5);
     expect([...new Set(used)].filter((name) => !scripts.includes(name))).toEqual([]);
+  });
+
+  it("its manual recovery of an old-format backup puts only the old config/, owners and modes kept, at state/config", async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "jitsi-readme-"));
+    try {
+      const vm = path.join(scratch, "jitsi");
+      makeJitsiTree(vm);
+      const archive = path.join(scratch, "2025-06-01T12-30-05Z.tar.gz");
+      await craftFormat1Backup(vm, archive);
+      const line = /^tar -xzpf \/root\/old-backup\.tar\.gz .*$/m.exec(readme)?.[0];
+      expect(line).toBeDefined();
+      const target = path.join(scratch, "state-config");
+      mkdirSync(target); // the README's mkdir /opt/jitsi/state/config
+      const command = line!
+        .replace("/root/old-backup.tar.gz", archive)
+        .replace("/opt/jitsi/state/config", target);
+      execFileSync("sh", ["-c", command]);
+      const { ".": _root, ...restored } = snapshot(target);
+      const { ".": _data, ...original } = snapshot(path.join(vm, "state/config"));
+      expect(restored).toEqual(original);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });

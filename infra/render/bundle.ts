@@ -1,4 +1,5 @@
 import { buildSync } from "esbuild";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 /** workerd behaviour the Worker is written for; miniflare's workerd runs the tests at the same date. */
@@ -8,10 +9,30 @@ export type BundleTarget = "worker" | "node";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/**
+ * Third-party packages the Node build imports instead of bundling. The VM installs them at the exact
+ * version and integrity of our package-lock.json (see issuerHost.ts), so the user-data carries only our code.
+ */
+export const NODE_RUNTIME_PACKAGES = ["jose"] as const;
+
 /** Entry point and platform of each build: the Worker runs in workerd, the Node build in the VM's node container. */
-const TARGETS: Record<BundleTarget, { entry: string; platform: "browser" | "node"; conditions: string[] }> = {
-  worker: { entry: "issuer/worker.ts", platform: "browser", conditions: ["workerd", "worker", "browser"] },
-  node: { entry: "issuer/node.ts", platform: "node", conditions: ["node"] },
+const TARGETS: Record<
+  BundleTarget,
+  { entry: string; platform: "browser" | "node"; conditions: string[]; external: string[] }
+> = {
+  // workerd has no node_modules: the Worker carries everything it runs.
+  worker: {
+    entry: "issuer/worker.ts",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    external: [],
+  },
+  node: {
+    entry: "issuer/node.ts",
+    platform: "node",
+    conditions: ["node"],
+    external: [...NODE_RUNTIME_PACKAGES],
+  },
 };
 
 /**
@@ -29,6 +50,7 @@ export function bundleIssuer(target: BundleTarget): string {
     format: "esm",
     platform: t.platform,
     conditions: t.conditions,
+    external: t.external,
     target: "es2022",
     charset: "utf8",
     legalComments: "eof",
@@ -38,4 +60,42 @@ export function bundleIssuer(target: BundleTarget): string {
   const [file] = result.outputFiles;
   if (!file) throw new Error(`esbuild produced no output for the ${target} issuer`);
   return file.text;
+}
+
+/** One package as package-lock.json pins it. */
+export interface LockedPackage {
+  name: string;
+  version: string;
+  integrity: string;
+  resolved?: string;
+  license?: string;
+}
+
+/** The package-lock.json entries of NODE_RUNTIME_PACKAGES, as the VM must install them. */
+export function lockedRuntimePackages(
+  lockText = readFileSync(path.join(ROOT, "package-lock.json"), "utf8"),
+): LockedPackage[] {
+  const lock = JSON.parse(lockText) as { packages?: Record<string, Record<string, unknown>> };
+  return NODE_RUNTIME_PACKAGES.map((name) => {
+    const entry = lock.packages?.[`node_modules/${name}`];
+    if (!entry || typeof entry.version !== "string" || typeof entry.integrity !== "string") {
+      throw new Error(
+        `package-lock.json has no version and integrity for ${name}, which the VM's issuer installs; run npm install`,
+      );
+    }
+    // The VM's lock lists only NODE_RUNTIME_PACKAGES, so a package with dependencies would install incomplete.
+    const deps = Object.keys({ ...(entry.dependencies ?? {}), ...(entry.optionalDependencies ?? {}) });
+    if (deps.length > 0) {
+      throw new Error(
+        `${name}@${entry.version} now depends on ${deps.join(", ")}; add them to NODE_RUNTIME_PACKAGES in infra/render/bundle.ts`,
+      );
+    }
+    return {
+      name,
+      version: entry.version,
+      integrity: entry.integrity,
+      ...(typeof entry.resolved === "string" ? { resolved: entry.resolved } : {}),
+      ...(typeof entry.license === "string" ? { license: entry.license } : {}),
+    };
+  });
 }

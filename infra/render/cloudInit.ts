@@ -57,7 +57,8 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
   const entry: Record<string, string | boolean> = {
     path: file.path,
     permissions: file.permissions,
-    owner: file.owner ?? "root:root",
+    // cloud-init's default owner is root:root; naming it on every file costs user-data for nothing.
+    ...(file.owner ? { owner: file.owner } : {}),
   };
   if (file.compress || Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
     entry.encoding = "gz+b64";
@@ -91,8 +92,19 @@ export function renderCloudInit(input: CloudInitInput): string {
       permissions: "0755",
       compress: true,
     })),
-    { path: `/etc/systemd/system/${VM_LAYOUT.service}`, content: jitsiMeetUnit(units), permissions: "0644" },
-    { path: `/etc/systemd/system/${RENEWAL.service}`, content: renewal.service, permissions: "0644" },
+    // The units are rendered here and tested as text (test/infra/render/vmUnits.test.ts): compressed is fine.
+    {
+      path: `/etc/systemd/system/${VM_LAYOUT.service}`,
+      content: jitsiMeetUnit(units),
+      permissions: "0644",
+      compress: true,
+    },
+    {
+      path: `/etc/systemd/system/${RENEWAL.service}`,
+      content: renewal.service,
+      permissions: "0644",
+      compress: true,
+    },
     { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
     ...VM_BASE_FILES,
     {

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
+import path from "node:path";
 import { list } from "tar";
 import { z } from "zod";
+import { VM_LAYOUT } from "../../config/versions";
 
 /** What a backup archive holds, read back from the file itself. */
 export interface ArchiveInfo {
@@ -11,14 +13,19 @@ export interface ArchiveInfo {
   fileCount: number;
   /** Every entry: files, directories, links. */
   entryCount: number;
+  /** A regular file ./.env (the VM's settings when the backup was made, for comparison). */
   hasEnv: boolean;
+  /** A directory ./state/config: the data a restore puts back. */
+  hasData: boolean;
   /** The release the VM recorded in .jitsi-stack-release.json, when the archive holds that file. */
   release: JitsiRelease | null;
   /** Entries that would land outside the directory (absolute, or with ..). */
   unsafePaths: string[];
+  /** Entries that are neither under ./state/config nor one of the reference files (or are, with the wrong type). */
+  strayEntries: string[];
   /**
-   * Links that lead out of the directory, members written through a symlink, and device files or FIFOs,
-   * each described with the reason ("./config -> /tmp/x (a symlink to an absolute path)").
+   * Links that lead out of state/config, members written through a symlink, and device files or FIFOs,
+   * each described with the reason ("./state/config/x -> /tmp/x (a symlink to an absolute path)").
    */
   unsafeEntries: string[];
 }
@@ -26,7 +33,22 @@ export interface ArchiveInfo {
 export const JitsiReleaseSchema = z.object({ tag: z.string().min(1), commit: z.string().min(1) });
 export type JitsiRelease = z.infer<typeof JitsiReleaseSchema>;
 
-const RELEASE_FILE = ".jitsi-stack-release.json";
+const RELEASE_FILE = path.posix.basename(VM_LAYOUT.releaseFile);
+/** The data directory inside the archive ("state/config"), as the VM layout places it under the Jitsi directory. */
+const DATA_ROOT = path.posix.relative(VM_LAYOUT.jitsiDir, VM_LAYOUT.configDir);
+
+/** Members allowed outside the data directory, by relative name, with the one type each may have. */
+const OUTSIDE_DATA: Record<string, string> = {
+  [path.posix.dirname(DATA_ROOT)]: "Directory",
+  ".env": "File",
+  [RELEASE_FILE]: "File",
+};
+
+/** The name relative to the data directory ("" for the directory itself), or null for a member outside it. */
+function dataName(name: string): string | null {
+  if (name === DATA_ROOT) return "";
+  return name.startsWith(`${DATA_ROOT}/`) ? name.slice(DATA_ROOT.length + 1) : null;
+}
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
@@ -34,7 +56,7 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Names as GNU tar writes them for `tar -C dir .`: "./.env", "./config/web". */
+/** Names as GNU tar writes them for `tar -C dir ./.env ./state/config`: "./.env", "./state/config/web". */
 function relativeName(name: string): string {
   return name.replace(/^(\.\/)+/, "").replace(/\/$/, "");
 }
@@ -52,8 +74,10 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
     fileCount: 0,
     entryCount: 0,
     hasEnv: false,
+    hasData: false,
     release: null,
     unsafePaths: [],
+    strayEntries: [],
     unsafeEntries: [],
   };
   const links = new LinkCheck();
@@ -67,10 +91,20 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
         if (name === "" && entry.type === "Directory") return; // the "./" entry for the directory itself
         info.entryCount += 1;
         if (entry.type === "File" || entry.type === "OldFile") info.fileCount += 1;
-        if (entry.path.startsWith("/") || name.split("/").includes("..")) info.unsafePaths.push(entry.path);
-        links.add(entry.path, name, entry.type, entry.linkpath ?? "");
-        if (name === ".env" && entry.type === "File") info.hasEnv = true;
-        if (name === RELEASE_FILE) entry.on("data", (chunk: Buffer) => releaseChunks.push(chunk));
+        if (entry.path.startsWith("/") || name.split("/").includes("..")) {
+          info.unsafePaths.push(entry.path);
+          return;
+        }
+        const inData = dataName(name);
+        if (inData === "" && entry.type === "Directory") info.hasData = true;
+        if (inData !== null && (inData !== "" || entry.type === "Directory")) {
+          links.add(entry.path, inData, entry.type, entry.linkpath ?? "");
+        } else if (OUTSIDE_DATA[name] !== entry.type) {
+          info.strayEntries.push(`${entry.path} (${describeType(entry.type)})`);
+        } else {
+          if (name === ".env") info.hasEnv = true;
+          if (name === RELEASE_FILE) entry.on("data", (chunk: Buffer) => releaseChunks.push(chunk));
+        }
       },
     });
   } catch (error) {
@@ -88,40 +122,16 @@ export async function inspectArchive(file: string): Promise<ArchiveInfo> {
   return info;
 }
 
-/**
- * The text of one regular file in the archive ("./.env" is found as ".env"), kept in memory only: callers
- * use it for secrets and must never print or store it. Null when the archive holds no such file.
- */
-export async function readArchiveFile(file: string, name: string): Promise<string | null> {
-  let chunks: Buffer[] | null = null;
-  await list({
-    file,
-    strict: true,
-    filter: (entryPath) => relativeName(entryPath) === name,
-    onReadEntry: (entry) => {
-      if (entry.type !== "File" && entry.type !== "OldFile") return;
-      const mine: Buffer[] = [];
-      chunks = mine; // a later copy of the same name wins, as it would when unpacked
-      entry.on("data", (chunk: Buffer) => mine.push(chunk));
-    },
-  });
-  return chunks === null ? null : Buffer.concat(chunks).toString("utf8");
-}
-
-/**
- * The value docker compose reads for `name` from an env file's text: the last `NAME=value` line, with one
- * pair of surrounding quotes removed. Undefined when the name is not set.
- */
-export function envFileValue(text: string, name: string): string | undefined {
-  let value: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
-    if (match?.[1] !== name) continue;
-    const raw = match[2]!.trim();
-    const quoted = /^(["'])(.*)\1$/.exec(raw);
-    value = quoted ? quoted[2]! : raw;
-  }
-  return value;
+/** Words for a tar entry type in messages. */
+function describeType(type: string): string {
+  const words: Record<string, string> = {
+    File: "a file",
+    OldFile: "a file",
+    Directory: "a directory",
+    SymbolicLink: "a symlink",
+    Link: "a hard link",
+  };
+  return words[type] ?? SPECIAL_NAMES[type] ?? `a ${type} entry`;
 }
 
 /** The kinds of member a Jitsi directory holds; anything else (devices, FIFOs, ...) is refused by name. */
@@ -136,7 +146,8 @@ const ORDINARY = new Set(["File", "OldFile", "ContiguousFile", "Directory", "Sym
 const MAX_HOPS = 40;
 
 /**
- * Collects the members that could reach outside the directory once unpacked. Symlinks are judged after the
+ * Collects the members of the data directory that could reach outside it once it is moved into place. Names
+ * are relative to the data directory, which moves as a whole. Symlinks are judged after the
  * whole archive is read, because a later symlink can change where an earlier one leads.
  */
 class LinkCheck {
@@ -151,10 +162,16 @@ class LinkCheck {
     } else if (type === "Link") {
       // tar names a hard link's target from the top of the archive; the entry's own folder is checked too,
       // so an archive that any tar reads either way cannot reach out.
+      const target = dataName(relativeName(linkpath));
       if (linkpath.startsWith("/"))
         this.found.push(`${shown} link to ${linkpath} (a hard link to an absolute path)`);
-      else if (climbsOut([], linkpath) || climbsOut(parentOf(name), linkpath))
-        this.found.push(`${shown} link to ${linkpath} (a hard link that leads out of the directory)`);
+      else if (
+        target === null ||
+        climbsOut([], linkpath) ||
+        climbsOut([], target) ||
+        climbsOut(parentOf(name), target)
+      )
+        this.found.push(`${shown} link to ${linkpath} (a hard link that leads out of ${DATA_ROOT})`);
     } else if (!ORDINARY.has(type)) {
       this.found.push(`${shown} (${SPECIAL_NAMES[type] ?? `a ${type} entry`})`);
     }
@@ -167,13 +184,13 @@ class LinkCheck {
       if (target !== undefined) {
         if (target.startsWith("/")) result.push(`${shown} -> ${target} (a symlink to an absolute path)`);
         else if (this.resolve(parentOf(name), target) === null)
-          result.push(`${shown} -> ${target} (a symlink that leads out of the directory)`);
+          result.push(`${shown} -> ${target} (a symlink that leads out of ${DATA_ROOT})`);
       }
       const parts = name.split("/");
       for (let i = 1; i < parts.length; i += 1) {
         const above = parts.slice(0, i).join("/");
         if (this.symlinks.has(above)) {
-          result.push(`${shown} (inside the symlink ./${above})`);
+          result.push(`${shown} (inside the symlink ./${DATA_ROOT}/${above})`);
           break;
         }
       }

@@ -3,7 +3,14 @@ import path from "node:path";
 import { finished } from "node:stream/promises";
 import { inspectArchive } from "./archive";
 import { type Io, OperationError } from "./cli";
-import { archiveFileName, backupStamp, buildManifest, manifestPathFor, type Manifest } from "./manifest";
+import {
+  archiveFileName,
+  backupStamp,
+  buildManifest,
+  DATA_DIR,
+  manifestPathFor,
+  type Manifest,
+} from "./manifest";
 import { progressReporter } from "./progress";
 import { applyRetention, sweepPartials } from "./retention";
 import {
@@ -40,7 +47,7 @@ export interface BackupResult {
 }
 
 /**
- * Streams the VM's Jitsi directory into backups/<stack>/, checks the archive, writes its manifest and prunes
+ * Streams the VM's data (state/config, with .env and the release file for comparison) into backups/<stack>/, checks the archive, writes its manifest and prunes
  * old backups. Until the archive has been checked it is a hidden ".partial" file, so a failed or killed run
  * never leaves a file that looks like a backup.
  */
@@ -67,10 +74,10 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
     io.err(`Backing up ${describeTarget(options.target)} to ${finalArchive}`);
     const notice = hostKeyNotice(options.target);
     if (notice) io.err(notice);
-    // The archive holds secrets (.env, keys): only the owner may read it, from the first byte on.
+    // The archive holds secrets (.env, TLS keys): only the owner may read it, from the first byte on.
     const file = createWriteStream(partialArchive, { flags: "wx", mode: 0o600 });
     const progress = progressReporter(io, "downloaded");
-    const remote = runRemoteScript(options.target, "backup.sh", [options.target.jitsiDir], {
+    const remote = runRemoteScript(options.target, "backup.sh", [options.target.jitsiDir, DATA_DIR], {
       stdout: file,
       onStdoutBytes: (count) => progress.add(count),
       onStderrLine: (line) => io.err(`  remote: ${line}`),
@@ -98,12 +105,14 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
         `Backup failed: the downloaded archive is damaged: ${(error as Error).message}.`,
       );
     }
-    if (!info.hasEnv)
-      throw new OperationError("Backup failed: the archive holds no .env. No backup was written.");
+    if (!info.hasEnv || !info.hasData)
+      throw new OperationError(
+        `Backup failed: the archive holds no ${info.hasEnv ? DATA_DIR : ".env"}. No backup was written.`,
+      );
     const unsafe = [...info.unsafePaths, ...info.unsafeEntries];
     if (unsafe.length > 0) {
       io.err(
-        `Warning: restore will refuse this backup, because the VM's directory holds links or special files that reach outside it: ${unsafe.slice(0, 3).join(", ")}. Remove them on the VM and back up again.`,
+        `Warning: restore will refuse this backup, because the VM's ${DATA_DIR} holds links or special files that reach outside it: ${unsafe.slice(0, 3).join(", ")}. Remove them on the VM and back up again.`,
       );
     }
     const release = info.release ?? options.fallbackRelease ?? null;

@@ -1,11 +1,31 @@
 import path from "node:path";
 import { z } from "zod";
+import { VM_LAYOUT } from "../../config/versions";
 import { type ArchiveInfo, JitsiReleaseSchema } from "./archive";
 
-export const MANIFEST_FORMAT = "jitsi-stack-backup/1";
+/**
+ * Format 2 holds the data (state/config) and, for comparison only, the VM's .env and release file.
+ * Format 1 held the whole Jitsi directory, and a restore swapped it back, settings and release included.
+ */
+export const MANIFEST_FORMAT = "jitsi-stack-backup/2";
+const FORMAT_1 = "jitsi-stack-backup/1";
 
-/** Patterns backup.sh leaves out, recorded in each manifest so a reader knows what is not in it. */
-export const EXCLUDED = ["*.log", "config/*/logs/", "config/tmp/"];
+/** Where the data lives, relative to the Jitsi directory on the VM and inside the archive: "state/config". */
+export const DATA_DIR = path.posix.relative(VM_LAYOUT.jitsiDir, VM_LAYOUT.configDir);
+
+/** Files beside the data, kept so a restore can compare them with the VM's; a restore never writes them. */
+export const REFERENCE_FILES = [".env", path.posix.basename(VM_LAYOUT.releaseFile)] as const;
+
+/**
+ * What backup.sh leaves out of DATA_DIR, recorded in each manifest so a reader knows what is not in it.
+ * The directories of the last two stay (empty), so the containers still find their mounts.
+ */
+export const EXCLUDED = [
+  "*.log",
+  `${DATA_DIR}/*/logs/`,
+  `${DATA_DIR}/tmp/*/*`,
+  `${DATA_DIR}/storage/jibri/recordings/*`,
+];
 
 /** Backups are named by their UTC start time: 2025-06-01T12-30-05Z (no colons, sorts by time). */
 export const BACKUP_NAME_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)\.tar\.gz$/;
@@ -19,8 +39,11 @@ export const ManifestSchema = z.object({
   size: z.number().int().positive(),
   fileCount: z.number().int().nonnegative(),
   entryCount: z.number().int().nonnegative(),
+  /** The release the VM ran when the backup was made; a restore compares it with the stack's. */
   jitsiRelease: JitsiReleaseSchema.nullable(),
-  source: z.object({ host: z.string(), jitsiDir: z.string() }),
+  source: z.object({ host: z.string(), jitsiDir: z.string(), configDir: z.string() }),
+  /** What a restore puts back (data) and what it only compares (reference). */
+  contents: z.object({ data: z.string(), reference: z.array(z.string()) }),
   excluded: z.array(z.string()),
 });
 
@@ -63,10 +86,18 @@ export function buildManifest(input: {
     fileCount: input.info.fileCount,
     entryCount: input.info.entryCount,
     jitsiRelease: input.release,
-    source: { host: input.host, jitsiDir: input.jitsiDir },
+    source: {
+      host: input.host,
+      jitsiDir: input.jitsiDir,
+      configDir: path.posix.join(input.jitsiDir, DATA_DIR),
+    },
+    contents: { data: DATA_DIR, reference: [...REFERENCE_FILES] },
     excluded: EXCLUDED,
   };
 }
+
+/** A manifest this version cannot use, with the one thing to do about it. */
+export class ManifestFormatError extends Error {}
 
 /** Parses a manifest file's text; the error names the first field that is wrong. */
 export function parseManifest(text: string): Manifest {
@@ -75,6 +106,17 @@ export function parseManifest(text: string): Manifest {
     raw = JSON.parse(text);
   } catch {
     throw new Error("it is not JSON");
+  }
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (format === FORMAT_1) {
+    throw new ManifestFormatError(
+      `it is a ${FORMAT_1} backup, which holds the whole Jitsi directory, and restoring it would bring back that time's .env and release; make a new backup with 'npm run backup', or copy its data in by hand (README, Restore, "Backups in the old format")`,
+    );
+  }
+  if (typeof format === "string" && format !== MANIFEST_FORMAT && format.startsWith("jitsi-stack-backup/")) {
+    throw new ManifestFormatError(
+      `it is a ${format} backup, made by a newer jitsi-stack than this one (which reads ${MANIFEST_FORMAT}); restore it with that version`,
+    );
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
@@ -108,18 +150,24 @@ export function archiveMismatches(
   return reasons;
 }
 
-/** Reasons the archive's contents are unfit to become the Jitsi directory. */
+/** Reasons the archive's contents are unfit to become the VM's state/config. */
 export function contentProblems(manifest: Manifest, info: ArchiveInfo): string[] {
   const reasons: string[] = [];
   if (info.unsafePaths.length > 0) {
     reasons.push(`it holds paths outside the directory: ${info.unsafePaths.slice(0, 3).join(", ")}`);
   }
-  if (info.unsafeEntries.length > 0) {
+  if (info.strayEntries.length > 0) {
     reasons.push(
-      `it holds links or special files that could reach outside the directory: ${info.unsafeEntries.slice(0, 3).join(", ")}`,
+      `it holds entries that are not part of a backup (only ./${DATA_DIR}/ and ${REFERENCE_FILES.map((f) => `./${f}`).join(", ")} are): ${info.strayEntries.slice(0, 3).join(", ")}`,
     );
   }
-  if (!info.hasEnv) reasons.push("it holds no .env, so it is not a Jitsi directory");
+  if (info.unsafeEntries.length > 0) {
+    reasons.push(
+      `it holds links or special files that could reach outside ${DATA_DIR}: ${info.unsafeEntries.slice(0, 3).join(", ")}`,
+    );
+  }
+  if (!info.hasData) reasons.push(`it holds no ${DATA_DIR} directory, so there is no data to restore`);
+  if (!info.hasEnv) reasons.push("it holds no .env to compare the settings with");
   if (info.fileCount !== manifest.fileCount || info.entryCount !== manifest.entryCount) {
     reasons.push(
       `it holds ${info.fileCount} files / ${info.entryCount} entries but the manifest says ${manifest.fileCount} / ${manifest.entryCount}`,

@@ -51,6 +51,40 @@ export function redactSecrets(value: unknown): unknown {
   return value;
 }
 
+/**
+ * What render shows of an input. A secret leaf is "[secret]". A secret list or map is opened: Pulumi
+ * marks a whole list secret when one item holds a secret (the Worker's bindings), which would hide the
+ * app id, CORS origins and rate limit beside the keys. Inside it, every string that holds a known secret
+ * value (`secretValues`) is "[secret]", and so is each `text` of a `secret_text` binding.
+ */
+export function redactForDisplay(value: unknown, secretValues: readonly string[]): unknown {
+  if (isSecretValue(value)) {
+    const inner = revealSecrets(value.value);
+    if (inner === null || typeof inner !== "object") return REDACTED;
+    return blankSecrets(inner, secretValues);
+  }
+  if (Array.isArray(value)) return value.map((v) => redactForDisplay(v, secretValues));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactForDisplay(v, secretValues)]));
+  }
+  return value;
+}
+
+function blankSecrets(value: unknown, secretValues: readonly string[]): unknown {
+  if (typeof value === "string") return redactText(value, secretValues) === value ? value : REDACTED;
+  if (Array.isArray(value)) return value.map((v) => blankSecrets(v, secretValues));
+  if (value && typeof value === "object") {
+    const secretBinding = (value as Record<string, unknown>).type === "secret_text";
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        secretBinding && k === "text" ? REDACTED : blankSecrets(v, secretValues),
+      ]),
+    );
+  }
+  return value;
+}
+
 /** Removes secret markers, keeping the values (what a provider would receive). */
 export function revealSecrets(value: unknown): unknown {
   if (isSecretValue(value)) return revealSecrets(value.value);
@@ -162,6 +196,34 @@ export async function runOffline(options: {
   recordDependencies(dependenciesByName);
   pulumi.runtime.setAllConfig(options.stackConfig.config, options.stackConfig.secretKeys);
 
+  // A failure while a resource's inputs resolve (say, user-data over Hetzner's limit) surfaces as an
+  // unhandled rejection inside the SDK, and the run never finishes; the CLI reports it as the update's
+  // error, and so does this, at once.
+  let onRejection: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    onRejection = (reason) =>
+      reject(new Error(reason instanceof Error ? reason.message : String(reason), { cause: reason }));
+  });
+  process.on("unhandledRejection", onRejection);
+  try {
+    const result = await Promise.race([collect(options, resources, secretValues), failed]);
+    // A rejection noticed only after the last registration still fails the run.
+    await Promise.race([new Promise((resolve) => setImmediate(resolve)), failed]);
+    return result;
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
+
+async function collect(
+  options: {
+    project: string;
+    stack: string;
+    load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  },
+  resources: PlannedResource[],
+  secretValues: Set<string>,
+): Promise<OfflineRun> {
   const exported = await options.load();
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) {

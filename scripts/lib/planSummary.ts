@@ -1,4 +1,4 @@
-import { type PlannedResource, REDACTED, redactSecrets } from "./offlineEngine";
+import { type PlannedResource, redactForDisplay } from "./offlineEngine";
 
 type Inputs = Record<string, unknown>;
 
@@ -19,11 +19,12 @@ const SUMMARIES: Record<string, (inputs: Inputs) => string> = {
   "random:index/randomPassword:RandomPassword": (i) => `${i.length} characters (kept in state)`,
   "command:local:Command": (i) => `runs '${i.create}'`,
   "cloudflare:index/workersScript:WorkersScript": (i) => {
-    // The binding list holds secret_text values, so Pulumi marks the whole list secret.
-    const bindings = Array.isArray(i.bindings)
-      ? (i.bindings as Inputs[]).map((b) => `${b.name} (${b.type})`).join(", ")
-      : REDACTED;
-    return `${i.scriptName}: ${String(i.content).length}-byte ES module; bindings ${bindings}`;
+    const bindings = ((i.bindings as Inputs[] | undefined) ?? []).map((b) => {
+      const value =
+        b.type === "ratelimit" ? `${(b.simple as Inputs).limit}/${(b.simple as Inputs).period}s` : b.text;
+      return `${b.name}=${typeof value === "string" ? short(value) : String(value)}`;
+    });
+    return `${i.scriptName}: ${String(i.content).length}-byte ES module; bindings ${bindings.join(", ")}`;
   },
   "cloudflare:index/workersCustomDomain:WorkersCustomDomain": (i) => `https://${i.hostname} -> ${i.service}`,
 };
@@ -31,8 +32,8 @@ const SUMMARIES: Record<string, (inputs: Inputs) => string> = {
 const MAX_VALUE = 60;
 const short = (value: string) => (value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE - 3)}...` : value);
 
-function summarize(resource: PlannedResource): string {
-  const inputs = redactSecrets(resource.inputs) as Inputs;
+function summarize(resource: PlannedResource, secretValues: readonly string[]): string {
+  const inputs = redactForDisplay(resource.inputs, secretValues) as Inputs;
   const custom = SUMMARIES[resource.type];
   if (custom) return custom(inputs);
   return Object.entries(inputs)
@@ -43,8 +44,15 @@ function summarize(resource: PlannedResource): string {
 }
 
 /** A fixed-width table of the resources, for the terminal. */
-export function formatPlanTable(resources: readonly PlannedResource[]): string {
-  const rows = resources.map((r) => [r.type.replace(/^(\w+):.*:(\w+)$/, "$1:$2"), r.name, summarize(r)]);
+export function formatPlanTable(
+  resources: readonly PlannedResource[],
+  secretValues: readonly string[],
+): string {
+  const rows = resources.map((r) => [
+    r.type.replace(/^(\w+):.*:(\w+)$/, "$1:$2"),
+    r.name,
+    summarize(r, secretValues),
+  ]);
   const header = ["TYPE", "NAME", "KEY SETTINGS"];
   const widths = [0, 1].map((c) => Math.max(header[c]!.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) =>

@@ -31,13 +31,29 @@ export const TARGET_FLAGS = {
   "jitsi-dir": { type: "string" },
 } as const;
 
-export const TARGET_HELP = `Explicit target (instead of the stack outputs, e.g. in tests or when Pulumi is unreachable):
-  --host HOST          SSH host of the VM (with --host, the stack outputs are not read)
+/**
+ * The explicit-target flags' help. `outputsStillRead`: teardown reads the stack's outputs even with
+ * --host (it destroys that stack, and checks the host is its VM); backup and restore do not.
+ */
+export function targetHelp(outputsStillRead = false): string {
+  const host = outputsStillRead
+    ? "SSH host of the VM (the stack outputs are still read: the host must be the stack's VM)"
+    : "SSH host of the VM (with --host, the stack outputs are not read)";
+  const keys = outputsStillRead
+    ? `(default: the stack's sshHostPublicKey output;
+                       with --allow-other-host, a new VM's key is accepted once)`
+    : `(default: the stack's sshHostPublicKey output;
+                       with --host, a new VM's key is accepted once)`;
+  return `Explicit target (instead of the stack outputs, e.g. in tests or when Pulumi is unreachable):
+  --host HOST          ${host}
   --port N             SSH port (default 22)
   --user NAME          SSH user (default root)
   --identity FILE      private key file (default: your ssh-agent and ~/.ssh/config)
-  --known-hosts FILE   trust only the host keys in FILE (default: accept a new VM's key once)
-  --jitsi-dir DIR      the Jitsi directory on the VM (default /opt/jitsi)`;
+  --known-hosts FILE   trust only the host keys in FILE ${keys}
+  --jitsi-dir DIR      the Jitsi directory on the VM (default /opt/jitsi; the data is DIR/state/config)`;
+}
+
+export const TARGET_HELP = targetHelp();
 
 interface TargetFlagValues {
   host?: string;

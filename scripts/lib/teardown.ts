@@ -44,6 +44,10 @@ export async function runTeardown(options: TeardownOptions, deps: TeardownDeps):
     try {
       const archive = await deps.backup(outputs);
       io.err(`Backup before teardown: ${archive}`);
+      // The backup is data only: a stack deployed again takes its own settings, and restore checks the release.
+      io.err(
+        `  To bring its data (certificates, Prosody's data) into the stack once it is deployed again: npm run restore -- --stack ${stack} --from ${archive}`,
+      );
     } catch (error) {
       throw new OperationError(
         `Teardown stopped because the backup failed: ${(error as Error).message} Fix that, or pass --skip-backup to destroy without a backup. Nothing was destroyed.`,

@@ -239,6 +239,15 @@ describe("stack settings", () => {
     expect(errors.join("\n")).not.toContain("short-key-value");
   });
 
+  it("accepts IANA zone names ICU knows only as aliases, and refuses made-up or miscased ones", () => {
+    expect(errorsFor({ timezone: "America/Argentina/Buenos_Aires" })).toEqual([]);
+    expect(errorsFor({ timezone: "Asia/Calcutta" })).toEqual([]);
+    expect(errorsFor({ timezone: "Mars/Olympus_Mons" })[0]).toMatch(
+      /^jitsi:timezone must be an IANA time zone/,
+    );
+    expect(errorsFor({ timezone: "europe/berlin" })[0]).toMatch(/^jitsi:timezone must be an IANA time zone/);
+  });
+
   it("points at a setting put under another namespace, and leaves providers' keys alone", () => {
     const result = validateSettings("dev", GOOD, { otherKeys: ["jitsi-stack:location", "hcloud:token"] });
     expect(result.ok ? [] : result.errors).toEqual([

@@ -2,19 +2,24 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import os from "node:os";
 import path from "node:path";
 import type { SshTarget } from "../../scripts/lib/ssh";
-import { makeJitsiTree } from "./jitsi-tree";
+import { DATA, makeJitsiTree } from "./jitsi-tree";
 import type { SshdFixture } from "./sshd";
 
 /**
  * The "VM" side of a test: a folder reached through the real sshd, holding opt/jitsi (the stand-in Jitsi
- * directory) and bin/jitsi-control, a stand-in for `systemctl stop|start jitsi-meet.service` that records
+ * directory, with the state volume at opt/jitsi/state and the data at opt/jitsi/state/config) and
+ * bin/jitsi-control, a stand-in for `systemctl stop|start jitsi-meet.service` that records
  * each call and fails on purpose when told to.
  */
 export interface FakeVm {
   root: string;
-  /** The parent of jitsiDir: everything a restore may touch lives here. */
+  /** The parent of jitsiDir: nothing outside it may change. */
   opt: string;
   jitsiDir: string;
+  /** The state volume's mount point: a restore stages and keeps the previous data here. */
+  stateDir: string;
+  /** The data directory (CONFIG): all a restore replaces. */
+  configDir: string;
   control: string;
   target: SshTarget;
   calls(): string[];
@@ -67,6 +72,8 @@ export function makeFakeVm(sshd: SshdFixture): FakeVm {
     root,
     opt,
     jitsiDir,
+    stateDir: path.join(jitsiDir, "state"),
+    configDir: path.join(jitsiDir, DATA),
     control,
     target: {
       host: sshd.host,

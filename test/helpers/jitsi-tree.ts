@@ -17,36 +17,66 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
 import { inspectArchive } from "../../scripts/lib/archive";
-import { buildManifest, manifestPathFor } from "../../scripts/lib/manifest";
+import { buildManifest, DATA_DIR, manifestPathFor } from "../../scripts/lib/manifest";
 
-/** Files that backups leave out on purpose (logs and scratch space), relative to the Jitsi directory. */
+/** Where the data lives under the Jitsi directory ("state/config"), as backup and restore use it. */
+export const DATA = DATA_DIR;
+
+/** Files under the data directory that backups leave out on purpose (logs, scratch files, recordings). */
 export const TRANSIENT = [
-  "config/jvb/jvb.log",
-  "config/web/nginx-error.log",
-  "config/jibri/logs",
-  "config/jibri/logs/recorder-0.txt",
-  "config/tmp",
-  "config/tmp/web-load-test",
-  "config/tmp/web-load-test/index.html",
+  "jvb/jvb.log",
+  "web/nginx-error.log",
+  "jibri/logs",
+  "jibri/logs/recorder-0.txt",
+  "tmp/web-load-test/index.html",
+  "storage/jibri/recordings/meeting-1.mp4",
 ];
 
 /**
- * Owners that differ from root's, set on the tree when the tests run as root (CI does): the containers
- * write as uid 1000, and one entry has an owner that exists nowhere, uid 1001 with gid 1002.
+ * Owners that differ from root's inside the data directory, set when the tests run as root (CI does): the
+ * containers write as uid 1000, and one entry has an owner that exists nowhere, uid 1001 with gid 1002.
  */
 export const OWNED: Record<string, [uid: number, gid: number]> = {
-  "config/prosody": [1000, 1000],
-  "config/prosody/config/data/big.bin": [1000, 1000],
-  "config/web/acme/account.json": [1000, 1000],
-  "config/jvb/private": [1000, 1000],
-  "config/web/cert-link.pem": [1000, 1000],
-  "config/jicofo/a/b/c/d/deep.conf": [1001, 1002],
+  prosody: [1000, 1000],
+  "prosody/config/data/big.bin": [1000, 1000],
+  "web/acme/account.json": [1000, 1000],
+  "jvb/private": [1000, 1000],
+  "web/cert-link.pem": [1000, 1000],
+  "jicofo/a/b/c/d/deep.conf": [1001, 1002],
+  "tmp/web-load-test": [1000, 1000],
+  "storage/jibri/recordings": [1000, 1000],
 };
 
+/** The secret values in the fixture's .env: no output of backup or restore may ever show them. */
+export const ENV_SECRETS = ["backup-era-jwt-secret-4f9a2c0d", "backup-era-jicofo-password-77e1b3"];
+
+/** The fixture's .env, as cloud-init writes it (values are unquoted; two of them are secrets). */
+export const ENV_TEXT = [
+  "# Written by jitsi-stack; see README.md. Values are unquoted by design.",
+  "CONFIG=/opt/jitsi/state/config",
+  "JITSI_IMAGE_VERSION=stable-11146-2",
+  "ENABLE_LOBBY=0",
+  "ENABLE_GUESTS=0",
+  "JWT_APP_ID=jitsi-stack",
+  `JWT_APP_SECRET=${ENV_SECRETS[0]}`,
+  `JICOFO_AUTH_PASSWORD=${ENV_SECRETS[1]}`,
+  "",
+].join("\n");
+
+/** The release the fixture's VM runs, as in the stack outputs of test/helpers/fake-pulumi.ts. */
+export const RELEASE = { tag: "stable-11146-2", commit: "738058b44bc3029ea289bea180cd3838f702af8e" };
+
+/** The release file's text, as cloud-init writes it. */
+export function releaseFileText(release: { tag: string; commit: string }): string {
+  return `${JSON.stringify(release, null, 2)}\n`;
+}
+
 /**
- * A stand-in for /opt/jitsi with files of many kinds: binary, empty, nested, odd names, a symlink, owners
- * other than root (see OWNED), and modes that matter (.env 0600, an executable, a read-only file, a private
- * directory).
+ * A stand-in for /opt/jitsi in the VM layout: .env, the release file, a checkout, managed-config, and the
+ * state volume (with lost+found) holding the data directory. The data has files of many kinds: binary,
+ * empty, nested, odd names, a symlink, owners other than root (see OWNED), modes that matter (a key 0600,
+ * an executable, a read-only file, a private directory, a setgid directory), and things backups leave out
+ * (TRANSIENT).
  */
 export function makeJitsiTree(root: string): void {
   const file = (rel: string, content: string | Buffer, mode = 0o644) => {
@@ -55,36 +85,46 @@ export function makeJitsiTree(root: string): void {
     writeFileSync(full, content);
     chmodSync(full, mode);
   };
+  const dir = (rel: string, mode = 0o755) => {
+    mkdirSync(path.join(root, rel), { recursive: true });
+    chmodSync(path.join(root, rel), mode);
+  };
+  const data = (rel: string) => `${DATA}/${rel}`;
   mkdirSync(root, { recursive: true });
-  file(".env", "JWT_APP_SECRET=not-a-real-secret\nCONFIG=/opt/jitsi/state/config\n", 0o600);
-  file(".jitsi-stack-release.json", JSON.stringify({ tag: "stable-11146-2", commit: "738058b4" }));
+  file(".env", ENV_TEXT, 0o600);
+  file(".jitsi-stack-release.json", releaseFileText(RELEASE));
   file("docker-compose.yml", "services: {}\n");
   file("gen-passwords.sh", "#!/bin/sh\necho hi\n", 0o755);
-  file("config/web/acme-certs/meet.example.com/key.pem", randomBytes(3000), 0o600);
-  file("config/web/acme-certs/meet.example.com/fullchain.pem", "-----BEGIN CERTIFICATE-----\n", 0o644);
-  file("config/web/acme/account.json", '{"id": 1}', 0o600);
-  file("config/web/empty-file", "");
-  file("config/prosody/config/data/big.bin", randomBytes(2 * 1024 * 1024));
-  file("config/prosody/prosody-plugins-custom/readonly.lua", "-- ro\n", 0o444);
-  file("config/jicofo/a/b/c/d/deep.conf", "deep\n");
-  file("config/web/odd names/space and 'quote' \"dq\" $dollar `tick`.txt", "odd\n");
-  file("config/web/odd names/-leading-dash", "dash\n");
-  file("config/web/odd names/ünïcödé-ファイル", "unicode\n");
-  file("config/web/odd names/back\\slash*star?", "glob\n");
-  file("config/web/odd names/new\nline", "newline in name\n");
-  file("config/jigasi/group-writable.conf", "g+w survives only with tar -p\n", 0o664);
-  file("config/jigasi/world-writable", "", 0o666);
-  mkdirSync(path.join(root, "config/storage/transcripts"), { recursive: true });
-  chmodSync(path.join(root, "config/storage/transcripts"), 0o2775);
-  mkdirSync(path.join(root, "config/jvb/private"), { recursive: true });
-  chmodSync(path.join(root, "config/jvb/private"), 0o700);
-  symlinkSync("acme-certs/meet.example.com/fullchain.pem", path.join(root, "config/web/cert-link.pem"));
+  file(".git/HEAD", `${RELEASE.commit}\n`);
+  file("managed-config/web/nginx-custom/token-issuer.conf", "location /token { }\n");
+  dir("state/lost+found", 0o700);
+  file("state/lost+found/#4711", "a block fsck found\n");
+  file(data("web/acme-certs/meet.example.com/key.pem"), randomBytes(3000), 0o600);
+  file(data("web/acme-certs/meet.example.com/fullchain.pem"), "-----BEGIN CERTIFICATE-----\n", 0o644);
+  file(data("web/acme/account.json"), '{"id": 1}', 0o600);
+  file(data("web/empty-file"), "");
+  file(data("web/nginx-custom/token-issuer.conf"), "location /token { }\n");
+  file(data("prosody/config/data/big.bin"), randomBytes(2 * 1024 * 1024));
+  file(data("prosody/prosody-plugins-custom/readonly.lua"), "-- ro\n", 0o444);
+  file(data("jicofo/a/b/c/d/deep.conf"), "deep\n");
+  file(data("web/odd names/space and 'quote' \"dq\" $dollar `tick`.txt"), "odd\n");
+  file(data("web/odd names/-leading-dash"), "dash\n");
+  file(data("web/odd names/ünïcödé-ファイル"), "unicode\n");
+  file(data("web/odd names/back\\slash*star?"), "glob\n");
+  file(data("web/odd names/new\nline"), "newline in name\n");
+  file(data("jigasi/group-writable.conf"), "g+w survives only with tar -p\n", 0o664);
+  file(data("jigasi/world-writable"), "", 0o666);
+  dir(data("storage/transcripts"), 0o2775);
+  dir(data("jvb/private"), 0o700);
+  dir(data("tmp/web-load-test"));
+  dir(data("storage/jibri/recordings"));
+  symlinkSync("acme-certs/meet.example.com/fullchain.pem", path.join(root, data("web/cert-link.pem")));
   for (const rel of TRANSIENT) {
-    if (/\.\w+$/.test(rel)) file(rel, "transient\n");
-    else mkdirSync(path.join(root, rel), { recursive: true });
+    if (/\.\w+$/.test(rel)) file(data(rel), "transient\n");
+    else dir(data(rel));
   }
   if (process.getuid?.() === 0) {
-    for (const [rel, [uid, gid]] of Object.entries(OWNED)) lchownSync(path.join(root, rel), uid, gid);
+    for (const [rel, [uid, gid]] of Object.entries(OWNED)) lchownSync(path.join(root, data(rel)), uid, gid);
   }
 }
 
@@ -128,8 +168,14 @@ export function snapshot(root: string): Record<string, Entry> {
   return result;
 }
 
+/** A snapshot of the data directory without what backups leave out. */
 export function withoutTransient(tree: Record<string, Entry>): Record<string, Entry> {
   return Object.fromEntries(Object.entries(tree).filter(([rel]) => !TRANSIENT.includes(rel)));
+}
+
+/** A snapshot of the Jitsi directory without the state volume: .env, the release file, the checkout. */
+export function outsideState(tree: Record<string, Entry>): Record<string, Entry> {
+  return Object.fromEntries(Object.entries(tree).filter(([rel]) => !/^state(\/|$)/.test(rel)));
 }
 
 /** One member of a hand-made archive: the kinds a hostile or damaged backup could hold. */
@@ -165,31 +211,69 @@ export function craftTar(entries: CraftedEntry[]): Buffer {
 }
 
 /**
- * A gzipped backup of `tree` (as backup.sh makes it, with GNU tar) with `extra` members appended, and a
- * manifest that matches it, so only the members themselves can be the reason for a refusal.
+ * A gzipped backup of the Jitsi directory `jitsiDir` (as backup.sh makes it, with GNU tar: .env, the release
+ * file and the data directory) with `extra` members appended, and a manifest that matches it, so only the
+ * members themselves can be the reason for a refusal.
  */
-export async function craftBackup(tree: string, extra: CraftedEntry[], archive: string): Promise<string> {
+export async function craftBackup(jitsiDir: string, extra: CraftedEntry[], archive: string): Promise<string> {
   const scratch = mkdtempSync(path.join(path.dirname(archive), ".craft-"));
   try {
     const base = path.join(scratch, "base.tar");
     const more = path.join(scratch, "more.tar");
-    execFileSync("tar", ["-C", tree, "--numeric-owner", "-cf", base, "."]);
+    const members = ["./.env", "./.jitsi-stack-release.json", `./${DATA}`];
+    execFileSync("tar", ["-C", jitsiDir, "--numeric-owner", "-cf", base, ...members]);
     writeFileSync(more, craftTar(extra));
     execFileSync("tar", ["-A", "-f", base, more]);
     writeFileSync(archive, gzipSync(readFileSync(base)));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  const info = await inspectArchive(archive);
   const manifest = buildManifest({
     stack: "dev",
     createdAt: new Date("2025-06-01T12:30:05Z"),
     archive: path.basename(archive),
-    info: await inspectArchive(archive),
-    release: null,
+    info,
+    release: info.release,
     host: "127.0.0.1",
     jitsiDir: "/opt/jitsi",
   });
   const manifestFile = manifestPathFor(archive);
   writeFileSync(manifestFile, JSON.stringify(manifest));
+  return manifestFile;
+}
+
+/**
+ * A backup as jitsi-stack made it before format 2: the whole Jitsi directory with the data at ./config,
+ * and the manifest that went with it, as that version wrote it.
+ */
+export async function craftFormat1Backup(jitsiDir: string, archive: string): Promise<string> {
+  execFileSync("tar", [
+    "-C",
+    jitsiDir,
+    "--numeric-owner",
+    `--transform=s,^\\./${DATA},./config,`,
+    "--exclude=./state/lost+found",
+    "--exclude=./managed-config",
+    "-czf",
+    archive,
+    ".",
+  ]);
+  const info = await inspectArchive(archive);
+  const manifest = {
+    format: "jitsi-stack-backup/1",
+    stack: "dev",
+    createdAt: "2025-06-01T12:30:05.000Z",
+    archive: path.basename(archive),
+    sha256: info.sha256,
+    size: info.size,
+    fileCount: info.fileCount,
+    entryCount: info.entryCount,
+    jitsiRelease: RELEASE,
+    source: { host: "203.0.113.10", jitsiDir: "/opt/jitsi" },
+    excluded: ["*.log", "config/*/logs/", "config/tmp/"],
+  };
+  const manifestFile = manifestPathFor(archive);
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
   return manifestFile;
 }

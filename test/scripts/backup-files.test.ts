@@ -17,8 +17,10 @@ const info = {
   fileCount: 3,
   entryCount: 5,
   hasEnv: true,
+  hasData: true,
   release: null,
   unsafePaths: [],
+  strayEntries: [],
   unsafeEntries: [],
 };
 
@@ -41,6 +43,11 @@ describe("backup names and manifests", () => {
       jitsiDir: "/opt/jitsi",
     });
     expect(parseManifest(JSON.stringify(manifest))).toEqual(manifest);
+    expect(manifest).toMatchObject({
+      format: "jitsi-stack-backup/2",
+      source: { host: "203.0.113.10", jitsiDir: "/opt/jitsi", configDir: "/opt/jitsi/state/config" },
+      contents: { data: "state/config", reference: [".env", ".jitsi-stack-release.json"] },
+    });
     expect(archiveMismatches(manifest, "2025-06-01T12-30-05Z.tar.gz", info)).toEqual([]);
     expect(archiveMismatches(manifest, "2025-06-02T00-00-00Z.tar.gz", info)).toEqual([
       "the manifest describes 2025-06-01T12-30-05Z.tar.gz, not 2025-06-02T00-00-00Z.tar.gz",
@@ -53,6 +60,18 @@ describe("backup names and manifests", () => {
     ["", /not JSON/],
   ])("refuses a manifest like %j, naming the field", (text, reason) => {
     expect(() => parseManifest(text)).toThrow(reason);
+  });
+
+  it("refuses a format-1 manifest in one line that says what to do", () => {
+    expect(() => parseManifest('{"format":"jitsi-stack-backup/1"}')).toThrow(
+      /^it is a jitsi-stack-backup\/1 backup, which holds the whole Jitsi directory, .*make a new backup with 'npm run backup'/,
+    );
+  });
+
+  it("refuses a manifest from a newer format, naming it", () => {
+    expect(() => parseManifest('{"format":"jitsi-stack-backup/3"}')).toThrow(
+      "it is a jitsi-stack-backup/3 backup, made by a newer jitsi-stack than this one (which reads jitsi-stack-backup/2); restore it with that version",
+    );
   });
 });
 

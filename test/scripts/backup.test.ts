@@ -21,6 +21,7 @@ import { parseManifest } from "../../scripts/lib/manifest";
 import { targetFromOutputs } from "../../scripts/lib/ssh";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
+import { ENV_SECRETS, RELEASE, TRANSIENT } from "../helpers/jitsi-tree";
 import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
 import { startProxy } from "../helpers/tcp-proxy";
@@ -46,6 +47,7 @@ afterEach(() => {
 });
 
 const at = (iso: string) => () => new Date(iso);
+const captureText = (lines: string[]) => lines.join("\n");
 
 async function archiveNames(file: string): Promise<string[]> {
   const names: string[] = [];
@@ -71,26 +73,57 @@ describe("backup", () => {
       archive: "2025-06-01T12-30-05Z.tar.gz",
       size: statSync(result.archive).size,
       sha256: await sha256File(result.archive),
-      jitsiRelease: { tag: "stable-11146-2", commit: "738058b4" },
+      format: "jitsi-stack-backup/2",
+      jitsiRelease: RELEASE,
+      contents: { data: "state/config", reference: [".env", ".jitsi-stack-release.json"] },
     });
     const names = await archiveNames(result.archive);
     expect(manifest.fileCount).toBe(
-      names.filter((n) => !n.endsWith("/") && n !== "./config/web/cert-link.pem").length,
+      names.filter((n) => !n.endsWith("/") && n !== "./state/config/web/cert-link.pem").length,
     );
     expect(names).toContain("./.env");
-    expect(names).toContain("./config/web/acme-certs/meet.example.com/key.pem");
-    expect(names).toContain("./config/web/acme/account.json");
+    expect(names).toContain("./.jitsi-stack-release.json");
+    expect(names).toContain("./state/config/web/acme-certs/meet.example.com/key.pem");
+    expect(names).toContain("./state/config/web/acme/account.json");
     expect(out.join("\n")).toContain(`sha256: ${manifest.sha256}`);
+    expect(captureText(out)).not.toMatch(new RegExp(ENV_SECRETS.join("|")));
   });
 
-  it("leaves out logs and scratch space", async () => {
+  it("holds the data and, for comparison, .env and the release file: not the checkout, managed-config, lost+found or restore leftovers", async () => {
+    // What earlier restores leave beside the data on the volume.
+    mkdirSync(path.join(vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web"), { recursive: true });
+    writeFileSync(path.join(vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web/old"), "old\n");
+    mkdirSync(path.join(vm.stateDir, ".config.restore.AbC123"));
     const result = await runBackup(
       { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
       { io: captureIo().io },
     );
     const names = await archiveNames(result.archive);
-    expect(names.filter((n) => /\.log$|\/logs\/|^\.\/config\/tmp/.test(n))).toEqual([]);
-    expect(names).toContain("./config/storage/transcripts/");
+    const tops = [...new Set(names.map((n) => n.split("/").slice(0, 3).join("/")))].sort();
+    expect(tops).toEqual(["./.env", "./.jitsi-stack-release.json", "./state/config"]);
+  });
+
+  it("leaves out logs, scratch files and recordings, but keeps the directories the containers mount", async () => {
+    const result = await runBackup(
+      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { io: captureIo().io },
+    );
+    const names = await archiveNames(result.archive);
+    expect(names.filter((n) => /\.log$|\/logs\/|\/tmp\/.*\/.|recordings\/./.test(n))).toEqual([]);
+    for (const rel of TRANSIENT) expect(names).not.toContain(`./state/config/${rel}`);
+    expect(names).toContain("./state/config/storage/transcripts/");
+    expect(names).toContain("./state/config/tmp/web-load-test/");
+    expect(names).toContain("./state/config/storage/jibri/recordings/");
+  });
+
+  it("fails, naming the reason, and writes nothing when the VM has no state/config (volume not mounted)", async () => {
+    rmSync(vm.configDir, { recursive: true });
+    await expect(
+      runBackup({ stack: "dev", target: vm.target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+    ).rejects.toThrow(
+      /state\/config is not a directory, so there is no data to back up; is the state volume mounted at .*\/state\?.*No backup was written/,
+    );
+    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
   });
 
   it("fails, naming the reason, and writes nothing when the VM has no Jitsi directory", async () => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backupMain } from "../../scripts/backup";
+import { BACKUP_HELP, backupMain } from "../../scripts/backup";
 import { runMain } from "../../scripts/lib/cli";
-import { restoreMain } from "../../scripts/restore";
-import { teardownMain } from "../../scripts/teardown";
+import { RESTORE_HELP, restoreMain } from "../../scripts/restore";
+import { TEARDOWN_HELP, teardownMain } from "../../scripts/teardown";
 import { verifyMain } from "../../scripts/verify";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
@@ -138,6 +138,62 @@ describe("--help", () => {
     expect(result.out).toMatch(new RegExp(`^Usage: npm run ${script} -- --stack STACK`));
     expect(result.out).toMatch(/Exit codes: 0 .*; 1 .*; 2 bad usage/s);
   });
+});
+
+describe("--help says what the code does with an explicit target", () => {
+  it("backup and restore: --host means the outputs are not read, and a new VM's key is accepted once", async () => {
+    for (const script of ["backup", "restore"]) {
+      const help = (await invoke(script, ["--help"])).out;
+      expect(help).toContain(
+        "--host HOST          SSH host of the VM (with --host, the stack outputs are not read)",
+      );
+      expect(help).toMatch(
+        /default: the stack's sshHostPublicKey output;\s+with --host, a new VM's key is accepted once/,
+      );
+    }
+    // And they are not: an explicit target runs no `pulumi stack output`.
+    const result = await invoke("backup", ["--stack", "dev", "--host", "203.0.113.9", "--port", "1"]);
+    expect(result.calls.filter((call) => call.includes("output"))).toEqual([]);
+  });
+
+  it("teardown: the outputs are still read with --host, and its key pinned unless another host is allowed", async () => {
+    const help = (await invoke("teardown", ["--help"])).out;
+    expect(help).toContain("the stack outputs are still read: the host must be the stack's VM");
+    expect(help).toMatch(/default: the stack's sshHostPublicKey output;\s+with --allow-other-host/);
+    expect(help).not.toContain("with --host, the stack outputs are not read");
+  });
+});
+
+describe("--help and the README's Operations section agree", () => {
+  const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
+  const operations = readme.slice(readme.indexOf("\n## Operations\n"), readme.indexOf("\n## CI\n"));
+  /** The README's "### <title>" subsection, up to the next heading of that level or above. */
+  const section = (title: string) => {
+    const start = operations.indexOf(`\n### ${title}\n`);
+    const end = operations.slice(start + 1).search(/\n##?#? /);
+    return operations.slice(start, end < 0 ? undefined : start + 1 + end);
+  };
+  /** Flags the README shows for a script: in its `npm run` lines, and at the start of a code span. */
+  const shownFlags = (text: string, script: string) => {
+    const commands = [...text.matchAll(new RegExp(`npm run ${script} -- (.*)`, "g"))].map((m) => m[1]!);
+    const spans = [...text.matchAll(/`(--[a-z][a-z-]*)/g)].map((m) => m[1]!);
+    return [...new Set([...commands.flatMap((c) => c.match(/--[a-z][a-z-]*/g) ?? []), ...spans])];
+  };
+  const listedFlags = (help: string) => [...help.matchAll(/^ {2}(--[a-z][a-z-]*)/gm)].map((m) => m[1]!);
+
+  it.each([
+    ["backup", BACKUP_HELP, "Backup"],
+    ["restore", RESTORE_HELP, "Restore"],
+    ["teardown", TEARDOWN_HELP, "Teardown"],
+  ])(
+    "%s: every flag --help lists is in the README, and every flag its README section shows is in --help",
+    (script, help, title) => {
+      const listed = listedFlags(help);
+      expect(listed).toEqual(expect.arrayContaining(["--stack", "--help", "--host", "--jitsi-dir"]));
+      expect(listed.filter((flag) => !new RegExp(`${flag}(?![a-z-])`).test(operations))).toEqual([]);
+      expect(shownFlags(section(title), script).filter((flag) => !listed.includes(flag))).toEqual([]);
+    },
+  );
 });
 
 describe("stack outputs", () => {

@@ -57,6 +57,24 @@ describe("npm run render", () => {
       ),
     ).toBe(true);
     expect(plan.find((r) => r.type === "hcloud:index/server:Server")?.inputs.userData).toBe("[secret]");
+    // The Worker's bindings show what is not secret (Pulumi marks the whole list secret).
+    const bindings = plan.find((r) => r.type === "cloudflare:index/workersScript:WorkersScript")?.inputs
+      .bindings as Array<Record<string, unknown>>;
+    expect(bindings.map((b) => [b.name, b.text ?? (b.simple as { limit: number }).limit])).toEqual([
+      ["JWT_APP_ID", "jitsi-stack-dev"],
+      ["JITSI_DOMAIN", "meet-dev.example.com"],
+      ["ISSUER_MAX_TTL_SECONDS", "3600"],
+      ["ISSUER_RATE_LIMIT_PER_MINUTE", "60"],
+      ["ISSUER_ALLOW_ALL_ROOMS", "false"],
+      ["ISSUER_CORS_ORIGINS", "https://app.example.com"],
+      ["JWT_APP_SECRET", "[secret]"],
+      ["ISSUER_API_KEYS", "[secret]"],
+      ["RATE_LIMITER", 60],
+    ]);
+    expect(result.stdout).toMatch(
+      /bindings JWT_APP_ID=jitsi-stack-dev, .*JWT_APP_SECRET=\[secret\], ISSUER_API_KEYS=\[secret\]/,
+    );
+    expect(result.stdout).toContain("are the mock engine's placeholders; Hetzner assigns the real ones");
     expect(readFileSync(path.join(dir, "cloud-init.yaml"), "utf8")).toMatch(/^#cloud-config\n/);
     const env = readFileSync(path.join(dir, "jitsi.env"), "utf8");
     expect(env).toMatch(/^AUTH_TYPE=jwt$/m);

@@ -14,6 +14,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { teardownMain } from "../../scripts/teardown";
 import { runMain } from "../../scripts/lib/cli";
+import { checkBackup } from "../../scripts/lib/restore";
 import { manifestPathFor, parseManifest } from "../../scripts/lib/manifest";
 import { fakePulumi, resource, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
@@ -87,6 +88,29 @@ describe("teardown", () => {
       "pulumi stack export --stack dev",
     ]);
     expect(result.text()).not.toContain(sampleOutputs().jwtAppSecret);
+    const archive = path.join(backups, "dev", backupFiles()[0]!);
+    expect(result.err).toContain(
+      `  To bring its data (certificates, Prosody's data) into the stack once it is deployed again: npm run restore -- --stack dev --from ${archive}`,
+    );
+  });
+
+  it("the backup it makes holds the data and .env and the release file, and is one restore accepts", async () => {
+    const pulumi = fakePulumi({ outputs: localOutputs() });
+    const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
+    expect(result.code).toBe(0);
+    const archive = path.join(backups, "dev", backupFiles()[0]!);
+    const { manifest, info } = await checkBackup({
+      archive,
+      manifest: manifestPathFor(archive),
+      stack: "dev",
+      allowOtherStack: false,
+    });
+    expect(manifest.format).toBe("jitsi-stack-backup/2");
+    expect(info).toMatchObject({ hasData: true, hasEnv: true, strayEntries: [], unsafeEntries: [] });
+    expect(manifest.jitsiRelease).toEqual({
+      tag: sampleOutputs().jitsiRelease,
+      commit: sampleOutputs().jitsiCommit,
+    });
   });
 
   it("destroys nothing when a different name is typed", async () => {

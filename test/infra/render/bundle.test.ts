@@ -1,15 +1,16 @@
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, describe, expect, it } from "vitest";
-import { bundleIssuer } from "../../../infra/render/bundle";
-import { verifyWithPyJwt } from "../../issuer/pyjwt";
+import * as jose from "jose";
+import { describe, expect, it } from "vitest";
+import { bundleIssuer, lockedRuntimePackages, NODE_RUNTIME_PACKAGES } from "../../../infra/render/bundle";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** The bare module names a bundle imports, such as "jose" or "node:http". */
+const importsOf = (bundle: string) =>
+  [...bundle.matchAll(/(?:^|[;}])import[^;"]*?from\s*"([^"]+)"/g)].map((m) => m[1]!);
+/** Strings only jose's own code carries: the `code` of each of its error classes. */
+const JOSE_ERROR_CODES = Object.values(jose.errors).map((e) => e.code);
 
 describe("issuer bundle", () => {
   it("is byte-identical across builds, so an unchanged issuer gives no deploy diff", () => {
@@ -26,54 +27,44 @@ describe("issuer bundle", () => {
     }
   });
 
-  it("keeps the Worker an ES module without Node built-ins", () => {
+  it("keeps the Worker a self-contained ES module, jose included, without Node built-ins", () => {
     const bundle = bundleIssuer("worker");
     expect(bundle).toMatch(/export\s*\{[^}]*as default/);
+    expect(importsOf(bundle)).toEqual([]);
     expect(bundle).not.toMatch(/from\s*"node:/);
+    for (const code of JOSE_ERROR_CODES) expect(bundle).toContain(code);
     // The README's target for the Worker bundle.
     expect(gzipSync(bundle).length).toBeLessThan(30 * 1024);
   });
 
-  it("runs on its own (no node_modules) as the VM's container does, behind the /token/ prefix", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "issuer-bundle-"));
-    dirs.push(dir);
-    writeFileSync(path.join(dir, "issuer.mjs"), bundleIssuer("node"));
-    const secret = randomBytes(32).toString("hex");
-    const key = randomBytes(32).toString("hex");
-    const child = spawn(process.execPath, [path.join(dir, "issuer.mjs")], {
-      cwd: dir,
-      env: {
-        JWT_APP_ID: "jitsi-stack",
-        JWT_APP_SECRET: secret,
-        JITSI_DOMAIN: "meet.example.com",
-        ISSUER_API_KEYS: key,
-        PORT: "0",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    try {
-      const port = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.on("data", (c: Buffer) => {
-          out += c.toString();
-          const m = /"port":(\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-        child.once("exit", (code) => reject(new Error(`bundle exited ${code}: ${out}`)));
-      });
-      const health = await fetch(`http://127.0.0.1:${port}/token/healthz`);
-      expect(health.status).toBe(200);
-      const res = await fetch(`http://127.0.0.1:${port}/token/v1/token`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ room: "vm-room", user: { name: "Vm" } }),
-      });
-      const body = (await res.json()) as { token: string };
-      expect(res.status).toBe(200);
-      expect(verifyWithPyJwt("jitsi-stack", secret, body.token).claims?.room).toBe("vm-room");
-    } finally {
-      child.kill("SIGTERM");
-    }
+  it("leaves jose out of the VM's bundle: it imports the copy the VM installs from our lock", () => {
+    const bundle = bundleIssuer("node");
+    expect(NODE_RUNTIME_PACKAGES).toEqual(["jose"]);
+    const imported = new Set(importsOf(bundle));
+    expect([...imported].filter((name) => !name.startsWith("node:"))).toEqual(["jose"]);
+    for (const code of JOSE_ERROR_CODES) expect(bundle).not.toContain(code);
+  });
+
+  it("reads the version and integrity the VM must install from package-lock.json", () => {
+    const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version: string; integrity: string }>;
+    };
+    const jose = lock.packages["node_modules/jose"]!;
+    expect(lockedRuntimePackages()).toEqual([
+      expect.objectContaining({ name: "jose", version: jose.version, integrity: jose.integrity }),
+    ]);
+  });
+
+  it("refuses a lock that does not pin jose, or a jose that grew dependencies the VM would not get", () => {
+    const lockWith = (entry: object | undefined) =>
+      JSON.stringify({ lockfileVersion: 3, packages: entry ? { "node_modules/jose": entry } : {} });
+    expect(() => lockedRuntimePackages(lockWith(undefined))).toThrow(
+      /package-lock\.json has no version and integrity for jose/,
+    );
+    expect(() =>
+      lockedRuntimePackages(
+        lockWith({ version: "9.0.0", integrity: "sha512-AAAA", dependencies: { "some-lib": "^1.0.0" } }),
+      ),
+    ).toThrow(/jose@9\.0\.0 now depends on some-lib; add them to NODE_RUNTIME_PACKAGES/);
   });
 });

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { coturnAptPin, coturnDropIn, coturnOptions, formatCoturnConfig } from "../../../infra/render/coturn";
 import { renderTurnCloudInit, turnSetupSettings, turnSetupUnit } from "../../../infra/render/turnCloudInit";
 import { settingsWith } from "../../helpers/settings";
-import { systemdVerify } from "../../helpers/systemd";
+import { verifySystemdUnits } from "../../helpers/systemd";
 
 const SECRET = "5a".repeat(20);
 const HOST_KEY = {
@@ -46,7 +46,9 @@ describe("the TURN VM's cloud-init user-data", () => {
 
   it("writes coturn's configuration as rendered, for root only until coturn's group exists", () => {
     const config = file(render(), "/etc/jitsi-stack/coturn.conf");
-    expect(config).toMatchObject({ permissions: "0600", owner: "root:root" });
+    expect(config?.permissions).toBe("0600");
+    // cloud-init's default owner is root:root.
+    expect(config?.owner ?? "root:root").toBe("root:root");
     expect(config?.content).toBe(
       formatCoturnConfig(coturnOptions({ turn: settingsWith().turn, secret: SECRET })),
     );
@@ -98,23 +100,35 @@ describe("the TURN VM's cloud-init user-data", () => {
   });
 
   it("its units pass systemd's own verification: the setup unit, and Debian's coturn.service with our drop-in", () => {
-    const result = systemdVerify(
+    const result = verifySystemdUnits(
+      work,
       {
         "jitsi-stack-turn.service": turnSetupUnit(),
+        // Debian's own unit, read with our drop-in as systemd reads it on the VM.
+        "coturn.service": readFileSync("/usr/lib/systemd/system/coturn.service", "utf8"),
         "coturn.service.d/jitsi-stack.conf": coturnDropIn(),
       },
-      ["usr/lib/systemd/system/coturn.service", "etc/systemd/system/jitsi-stack-turn.service"],
       ["/usr/local/sbin/jitsi-stack-turn-setup", "/usr/bin/turnserver", "/bin/kill"],
     );
     expect(result.output).toBe("");
     expect(result.status).toBe(0);
     // The check can fail: a unit systemd would refuse is reported.
-    const broken = systemdVerify(
+    const broken = verifySystemdUnits(
+      work,
       { "jitsi-stack-turn.service": turnSetupUnit().replace("Restart=on-failure", "Restart=always") },
-      ["etc/systemd/system/jitsi-stack-turn.service"],
       ["/usr/local/sbin/jitsi-stack-turn-setup"],
     );
     expect(broken.output).toContain("isn't allowed for Type=oneshot services");
+    // ... and so is a drop-in that adds a second ExecStart= instead of replacing the package's.
+    const appended = verifySystemdUnits(
+      work,
+      {
+        "coturn.service": readFileSync("/usr/lib/systemd/system/coturn.service", "utf8"),
+        "coturn.service.d/jitsi-stack.conf": coturnDropIn().replace("ExecStart=\n", ""),
+      },
+      ["/usr/bin/turnserver", "/bin/kill"],
+    );
+    expect(appended.output).toContain("more than one ExecStart= setting");
   });
 
   it("hands the setup its settings shell-quoted, staging CA included", () => {

@@ -1,5 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import {
   VM_SCRIPTS,
 } from "../../../infra/render/vmUnits";
 import { REFERENCE_DIR } from "../../helpers/settings";
+import { verifySystemdUnits } from "../../helpers/systemd";
 
 const work = mkdtempSync(path.join(tmpdir(), "vm-units-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -24,29 +24,9 @@ const INPUT: VmUnitsInput = {
   extraComposeFiles: ["docker-compose.issuer.yml"],
 };
 
-/**
- * Runs Debian's `systemd-analyze verify` on unit files inside a throwaway root that holds the system's
- * own units and stand-ins for the commands the units run (verify checks that each one is executable).
- */
-function verify(units: Record<string, string>): { status: number | null; output: string } {
-  const root = mkdtempSync(path.join(work, "root-"));
-  cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true });
-  mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-  for (const command of [...Object.values(VM_SCRIPTS).map((s) => s.path), "/usr/bin/docker"]) {
-    mkdirSync(path.join(root, path.dirname(command)), { recursive: true });
-    writeFileSync(path.join(root, command), "#!/bin/sh\n");
-    chmodSync(path.join(root, command), 0o755);
-  }
-  const files = Object.entries(units).map(([name, text]) => {
-    const file = path.join(root, "etc/systemd/system", name);
-    writeFileSync(file, text);
-    return file;
-  });
-  const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, "--man=no", ...files], {
-    encoding: "utf8",
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
+/** `systemd-analyze verify` on these units, with stand-ins for the scripts they run and for Docker. */
+const verify = (units: Record<string, string>) =>
+  verifySystemdUnits(work, units, [...Object.values(VM_SCRIPTS).map((s) => s.path), "/usr/bin/docker"]);
 
 describe("the VM's systemd units", () => {
   const renewal = renewalUnits(INPUT);
