@@ -8,6 +8,8 @@ export interface LoadedSettings {
   jwtAppSecret?: pulumi.Output<string>;
   /** Set only when the stack configures them; otherwise the program generates one. */
   issuerApiKeys?: pulumi.Output<string[]>;
+  /** Set only when the stack configures it; otherwise the program generates one. */
+  turnSecret?: pulumi.Output<string>;
 }
 
 /**
@@ -34,10 +36,11 @@ export function loadSettings(): LoadedSettings {
       `Stack '${stack}' has ${result.errors.length} invalid setting(s):\n  - ${result.errors.join("\n  - ")}`,
     );
   }
-  const { jwtAppSecret, issuerApiKeys } = result.secrets;
+  const { jwtAppSecret, issuerApiKeys, turnSecret } = result.secrets;
   return {
     settings: result.settings,
     jwtAppSecret: jwtAppSecret === undefined ? undefined : pulumi.secret(jwtAppSecret),
     issuerApiKeys: issuerApiKeys.length === 0 ? undefined : pulumi.secret(issuerApiKeys),
+    turnSecret: turnSecret === undefined ? undefined : pulumi.secret(turnSecret),
   };
 }

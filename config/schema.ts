@@ -2,6 +2,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { boolField, type FieldDoc, HOSTNAME_RE, intField, listField, stringField } from "./fields";
 import { ISSUER_DOCS, issuerFields, issuerRules, type IssuerSettings, resolveIssuer } from "./issuer";
+import { resolveTurn, TURN_DOCS, turnFields, turnRules, type TurnSettings } from "./turn";
 import { HETZNER_LOCATIONS, JITSI_RELEASE, SUPPORTED_IMAGES } from "./versions";
 
 /** Every setting lives under this Pulumi config namespace: `pulumi config set jitsi:<key> <value>`. */
@@ -169,6 +170,7 @@ const stackFields = {
     900,
   ),
   ...issuerFields,
+  ...turnFields,
 };
 
 /** Documentation for every setting: the README's settings table is checked against this. */
@@ -273,6 +275,7 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
     default: "900",
   },
   ...ISSUER_DOCS,
+  ...TURN_DOCS,
 };
 
 export type Environment = "dev" | "staging" | "production";
@@ -303,12 +306,14 @@ export interface Settings {
   stateVolumeGb: number;
   readinessTimeoutSeconds: number;
   issuer: IssuerSettings;
+  turn: TurnSettings;
 }
 
 /** Secret settings, in plain text: only `config/load.ts` sees these before they are wrapped as Pulumi secrets. */
 export interface SecretSettings {
   jwtAppSecret?: string;
   issuerApiKeys: string[];
+  turnSecret?: string;
 }
 
 export type ValidationResult =
@@ -340,6 +345,7 @@ function crossFieldRules(s: Partial<Parsed>, report: Report): void {
     );
   }
   issuerRules(s, report);
+  turnRules(s, report);
 }
 
 /** The closest known key to a mistyped one, for "did you mean". */
@@ -469,10 +475,11 @@ export function validateSettings(
     stateVolumeGb: s.stateVolumeGb,
     readinessTimeoutSeconds: s.readinessTimeoutSeconds,
     issuer: resolveIssuer(s),
+    turn: resolveTurn(s),
   };
   return {
     ok: true,
     settings,
-    secrets: { jwtAppSecret: s.jwtAppSecret, issuerApiKeys: s.issuerApiKeys ?? [] },
+    secrets: { jwtAppSecret: s.jwtAppSecret, issuerApiKeys: s.issuerApiKeys ?? [], turnSecret: s.turnSecret },
   };
 }

@@ -82,3 +82,24 @@ export const PRIVATE_NETWORK_CIDR = "10.0.0.0/16";
  * the web container's X-Forwarded-For from these, and does not rate-limit jicofo and jvb there.
  */
 export const DOCKER_DEFAULT_POOLS = ["172.16.0.0/12", "192.168.0.0/16"] as const;
+
+/**
+ * coturn on the TURN VM: Ubuntu 24.04's package, held at this upstream version by an apt pin (Ubuntu's
+ * security rebuilds of it still apply). The tests run Debian 12's build of the same upstream version.
+ */
+export const COTURN = { version: "4.6.1", image: "ubuntu-24.04" } as const;
+
+/** Where the TURN VM keeps its files; the certbot deploy hook and the coturn unit agree on these. */
+export const TURN_VM_LAYOUT = {
+  /** coturn's configuration, kept apart from the package's /etc/turnserver.conf (an open relay). */
+  configFile: "/etc/jitsi-stack/coturn.conf",
+  /** The Let's Encrypt certificate as coturn's user may read it, copied there by the deploy hook. */
+  certDir: "/etc/jitsi-stack/coturn-certs",
+  /** Runs the first-boot setup until it succeeds. */
+  setupUnit: "jitsi-stack-turn.service",
+  setupScript: "/usr/local/sbin/jitsi-stack-turn-setup",
+  deployHook: "/usr/local/sbin/jitsi-stack-turn-deploy-cert",
+  /** Drop-in that points Ubuntu's coturn.service at the files above. */
+  coturnDropIn: "/etc/systemd/system/coturn.service.d/jitsi-stack.conf",
+  aptPin: "/etc/apt/preferences.d/jitsi-stack-coturn",
+} as const;

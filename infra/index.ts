@@ -8,6 +8,7 @@ import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
 import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
+import { TurnServer } from "./turnServer";
 import { userData } from "./userData";
 
 const loaded = loadSettings();
@@ -18,12 +19,15 @@ const name = `jitsi-${settings.stack}`;
 const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
 const stateVolume = new StateVolume(name, { settings });
+const turn = settings.turn.enabled
+  ? new TurnServer(`${name}-turn`, { settings, secret: loaded.turnSecret })
+  : undefined;
 const dns = new MeetDns(name, { settings, ipv4: addresses.ipv4Address, ipv6: addresses.ipv6Address });
 const host = new JitsiHost(name, {
   settings,
   addresses,
   stateVolume,
-  userData: userData({ settings, secrets, addresses, stateVolume }),
+  userData: userData({ settings, secrets, addresses, stateVolume, turnSecret: turn?.secret }),
   bootAfter: dns.records,
 });
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
@@ -58,3 +62,8 @@ export const deleteProtection = settings.deleteProtection;
 export const guestsEnabled = settings.enableGuests;
 export const lobbyEnabled = settings.enableLobby;
 export const prejoinEnabled = settings.enablePrejoin;
+export const turnHostname = turn ? settings.turn.hostname : undefined;
+export const turnIpv4 = turn?.vm.addresses.ipv4Address;
+export const turnIpv6 = turn?.vm.addresses.ipv6Address;
+export const turnServerId = turn?.vm.serverId;
+export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;

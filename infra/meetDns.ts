@@ -6,6 +6,8 @@ export interface MeetDnsArgs {
   settings: Settings;
   ipv4: pulumi.Input<string>;
   ipv6: pulumi.Input<string>;
+  /** The name of the records; the meeting hostname unless set (a satellite's own name, like the TURN relay's). */
+  hostname?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export class MeetDns extends pulumi.ComponentResource {
           `${name}-${id}`,
           {
             zoneId: settings.cloudflareZoneId,
-            name: settings.domain,
+            name: args.hostname ?? settings.domain,
             type,
             content,
             proxied: false,

@@ -6,6 +6,8 @@ import { resourceLabels } from "./labels";
 
 export interface PublicIpsArgs {
   settings: Settings;
+  /** Where the server that takes them runs; the stack's location unless set. */
+  location?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export class PublicIps extends pulumi.ComponentResource {
     super("jitsi-stack:network:PublicIps", name, {}, opts);
     const { settings } = args;
     const common = {
-      location: settings.location,
+      location: args.location ?? settings.location,
       assigneeType: "server",
       autoDelete: false,
       deleteProtection: settings.deleteProtection,

@@ -7,12 +7,15 @@ import { bundleIssuer, lockedRuntimePackages } from "./render/bundle";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
 import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
+import { turnEnvEntries } from "./render/turnEnv";
 
 export interface UserDataArgs {
   settings: Settings;
   secrets: JitsiSecrets;
   addresses: PublicIps;
   stateVolume: StateVolume;
+  /** The TURN relay's shared secret, when the stack runs one: Prosody hands out credentials made with it. */
+  turnSecret?: pulumi.Output<string>;
 }
 
 /** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
@@ -49,18 +52,36 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
         addresses.ipv6Address,
         secrets.sshHostKey.privateKey,
         secrets.sshHostKey.publicKey,
-        stateVolume.device,
+        // pulumi.all takes at most eight outputs with their types.
+        pulumi.all([stateVolume.device, args.turnSecret ?? ""]),
       ])
-      .apply(([jwtAppSecret, apiKeys, passwords, ipv4, ipv6, hostPrivateKey, hostPublicKey, stateDevice]) => {
-        const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
-        return renderCloudInit({
-          settings,
-          env: jitsiEnvEntries({ settings, jwtAppSecret, passwords, advertiseIps: [ipv4, ipv6] }),
-          extraFiles: issuer.files,
-          extraComposeFiles: issuer.composeFiles,
-          sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
-          stateDevice,
-        });
-      }),
+      .apply(
+        ([
+          jwtAppSecret,
+          apiKeys,
+          passwords,
+          ipv4,
+          ipv6,
+          hostPrivateKey,
+          hostPublicKey,
+          [stateDevice, turnSecret],
+        ]) => {
+          const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
+          return renderCloudInit({
+            settings,
+            env: jitsiEnvEntries({
+              settings,
+              jwtAppSecret,
+              passwords,
+              advertiseIps: [ipv4, ipv6],
+              extraEntries: args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : [],
+            }),
+            extraFiles: issuer.files,
+            extraComposeFiles: issuer.composeFiles,
+            sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
+            stateDevice,
+          });
+        },
+      ),
   );
 }

@@ -8,6 +8,7 @@ import {
   unprotectedProductionVolume,
   type ServerInputs,
 } from "./server";
+import { roleOf, turnFirewallNotExact, unknownRole, unpinnedCoturn } from "./turn";
 
 /** Type tokens of the resources the policies read (the program declares them in infra/). */
 export const TYPES = {
@@ -18,6 +19,8 @@ export const TYPES = {
 } as const;
 
 type Props = Record<string, unknown>;
+
+const labelsOf = (props: Props) => props.labels as Record<string, string> | undefined;
 
 /** A policy that applies one pure check to every resource of one type. */
 function checkType(
@@ -44,10 +47,31 @@ export const policies: ResourceValidationPolicy[] = [
     validateResource: checkType(TYPES.firewall, (p) => sshOpenToInternet(p.rules as FirewallRule[])),
   },
   {
-    name: "meeting-ports-open",
-    description: "The firewall opens 80/tcp, 443/tcp and 10000/udp to IPv4 and IPv6.",
+    name: "known-role",
+    description:
+      "Every firewall and server has a role the pack knows (the meeting VM has no role label; turn).",
     enforcementLevel: "mandatory",
-    validateResource: checkType(TYPES.firewall, (p) => meetingPortsClosed(p.rules as FirewallRule[])),
+    validateResource: [
+      checkType(TYPES.firewall, (p) => unknownRole(labelsOf(p))),
+      checkType(TYPES.server, (p) => unknownRole(labelsOf(p))),
+    ],
+  },
+  {
+    name: "meeting-ports-open",
+    description: "The meeting VM's firewall opens 80/tcp, 443/tcp and 10000/udp to IPv4 and IPv6.",
+    enforcementLevel: "mandatory",
+    validateResource: checkType(TYPES.firewall, (p) =>
+      roleOf(labelsOf(p)) === "meeting" ? meetingPortsClosed(p.rules as FirewallRule[]) : [],
+    ),
+  },
+  {
+    name: "turn-firewall-exact",
+    description:
+      "A TURN relay's firewall opens its TURN ports, its relay range and 80/tcp to IPv4 and IPv6, SSH at most, and nothing else.",
+    enforcementLevel: "mandatory",
+    validateResource: checkType(TYPES.firewall, (p) =>
+      roleOf(labelsOf(p)) === "turn" ? turnFirewallNotExact(p.rules as FirewallRule[], labelsOf(p)) : [],
+    ),
   },
   {
     name: "meeting-dns-not-proxied",
@@ -71,7 +95,17 @@ export const policies: ResourceValidationPolicy[] = [
     name: "jitsi-release-pinned",
     description: "The Jitsi release is pinned by tag and commit (server labels jitsi-release, jitsi-commit).",
     enforcementLevel: "mandatory",
-    validateResource: checkType(TYPES.server, (p) => unpinnedRelease(p as ServerInputs)),
+    validateResource: checkType(TYPES.server, (p) =>
+      roleOf(labelsOf(p)) === "meeting" ? unpinnedRelease(p as ServerInputs) : [],
+    ),
+  },
+  {
+    name: "coturn-pinned",
+    description: "The TURN relay runs a pinned coturn version (server label coturn-version).",
+    enforcementLevel: "mandatory",
+    validateResource: checkType(TYPES.server, (p) =>
+      roleOf(labelsOf(p)) === "turn" ? unpinnedCoturn(p as ServerInputs) : [],
+    ),
   },
   {
     name: "no-plaintext-secrets",

@@ -6,6 +6,7 @@ import { VM_LAYOUT } from "../config/versions";
 import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cli";
 import {
   type OfflineRun,
+  type PlannedResource,
   redactForDisplay,
   redactSecrets,
   redactText,
@@ -22,7 +23,8 @@ under Pulumi's mock engine. Needs no credentials, no Pulumi CLI and no network.
 
   --stack NAME   stack whose Pulumi.<NAME>.yaml to use (default: dev, or the name in
                  --stack-file's Pulumi.<NAME>.yaml, or that file's base name)
-  --out DIR      where to write plan.json, cloud-init.yaml and jitsi.env (default: out/<stack>)
+  --out DIR      where to write plan.json, cloud-init.yaml, jitsi.env and, with TURN on,
+                 turn-cloud-init.yaml (default: out/<stack>)
   --stack-file FILE
                  read the stack's settings from FILE instead of Pulumi.<NAME>.yaml
   --help         show this text
@@ -66,16 +68,12 @@ export interface RenderedFiles {
   plan: string;
   cloudInit: string;
   env: string;
+  /** The TURN relay's user-data, when the stack runs one. */
+  turnCloudInit?: string;
 }
 
-/** The three files `render` writes, with every secret replaced by "[secret]". */
-export function renderFiles(run: OfflineRun): RenderedFiles {
-  const plan = run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    inputs: redactForDisplay(r.inputs, run.secretValues),
-  }));
-  const server = run.resources.find((r) => r.type === "hcloud:index/server:Server");
+/** A server's user-data with every secret replaced, still the same YAML document. */
+function redactedUserData(run: OfflineRun, server: PlannedResource | undefined) {
   const userData = String(revealSecrets(server?.inputs.userData) ?? "");
   // Redact inside the YAML's string values, so the result stays the same document (a bare [secret]
   // pasted into YAML text would turn into a list).
@@ -85,11 +83,35 @@ export function renderFiles(run: OfflineRun): RenderedFiles {
       if (typeof node.value === "string") node.value = redactText(node.value, run.secretValues);
     },
   });
+  return document;
+}
+
+/** The files `render` writes, with every secret replaced by "[secret]". */
+export function renderFiles(run: OfflineRun): RenderedFiles {
+  const plan = run.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    inputs: redactForDisplay(r.inputs, run.secretValues),
+  }));
+  const servers = run.resources.filter((r) => r.type === "hcloud:index/server:Server");
+  const role = (server: PlannedResource) =>
+    (server.inputs.labels as Record<string, string> | undefined)?.role;
+  // The meeting VM carries no role label; satellites do.
+  const document = redactedUserData(
+    run,
+    servers.find((server) => role(server) === undefined),
+  );
   const cloudInit = document.toString({ lineWidth: 0 });
   const files =
     (document.toJS() as { write_files?: Array<{ path: string; content: string }> } | null)?.write_files ?? [];
   const env = files.find((f) => f.path === `${VM_LAYOUT.jitsiDir}/.env`)?.content ?? "";
-  return { plan: JSON.stringify(plan, null, 2) + "\n", cloudInit, env };
+  const turn = servers.find((server) => role(server) === "turn");
+  return {
+    plan: JSON.stringify(plan, null, 2) + "\n",
+    cloudInit,
+    env,
+    turnCloudInit: turn ? redactedUserData(run, turn).toString({ lineWidth: 0 }) : undefined,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -150,6 +172,8 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(path.join(out, "plan.json"), files.plan);
   writeFileSync(path.join(out, "cloud-init.yaml"), files.cloudInit);
   writeFileSync(path.join(out, "jitsi.env"), files.env);
+  if (files.turnCloudInit !== undefined)
+    writeFileSync(path.join(out, "turn-cloud-init.yaml"), files.turnCloudInit);
 
   console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
   console.log(formatPlanTable(run.resources, run.secretValues));
@@ -158,8 +182,10 @@ async function main(argv: string[]): Promise<number> {
       " engine's placeholders; Hetzner assigns the real ones on `pulumi up`.",
   );
   console.log("\nOutputs:");
-  for (const [key, value] of Object.entries(redactSecrets(run.outputs) as Record<string, unknown>)) {
-    console.log(`  ${key.padEnd(16)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const outputs = Object.entries(redactSecrets(run.outputs) as Record<string, unknown>);
+  const width = Math.max(...outputs.map(([key]) => key.length));
+  for (const [key, value] of outputs) {
+    console.log(`  ${key.padEnd(width)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
   }
   if (stackConfig.placeholders.length > 0) {
     console.log(
@@ -167,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(
-    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => path.join(out, f)).join(", ")}`,
+    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env", ...(files.turnCloudInit === undefined ? [] : ["turn-cloud-init.yaml"])].map((f) => path.join(out, f)).join(", ")}`,
   );
   return EXIT.ok;
 }

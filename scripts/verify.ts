@@ -18,7 +18,10 @@ The post-deploy check. Reads the stack outputs, then checks:
     only with the lobby or guests on; with guests on, a guest who comes first is held in the lobby, a
     token holder who comes while it waits gets straight in (no knock screen), and a guest gets in once
     a token holder is in; with guests off, guests are refused;
-  - the token issuer, when deployed, returns a token that verifies and joins.
+  - the token issuer, when deployed, returns a token that verifies and joins;
+  - the TURN relay, when deployed: Prosody hands a token holder TURN credentials for the stack's
+    relay (XEP-0215, as the browser asks), each service it lists allocates a relay with them (TLS on
+    443 first, then TCP and UDP), and a wrong password is refused.
 Prints a pass/fail table. Tokens and secrets are never printed.
 
   --stack STACK          Pulumi stack whose outputs describe the deployment
@@ -32,6 +35,7 @@ Explicit target (instead of the stack outputs; secrets come from the environment
   --guests on|off        whether guests are enabled (default off)
   --issuer-url URL       the token issuer, https (http only on 127.0.0.1, ::1, localhost);
                          needs VERIFY_ISSUER_API_KEY in the environment
+  --turn-host HOST        the TURN relay's hostname, turn.meet.example.com (default: no TURN rows)
   --ca FILE              PEM file of trusted CAs, replacing the system store
 XMPP overrides (default: what config.js names):
   --xmpp-url URL  --xmpp-domain D  --muc-domain D  --guest-domain D  --no-focus
@@ -44,6 +48,7 @@ const FLAGS = {
   "app-id": { type: "string" },
   guests: { type: "string" },
   "issuer-url": { type: "string" },
+  "turn-host": { type: "string" },
   ca: { type: "string" },
   "xmpp-url": { type: "string" },
   "xmpp-domain": { type: "string" },
@@ -111,6 +116,7 @@ function secretFromEnv(name: string, why: string): string {
 
 async function deployment(flags: Flags, run: CommandRunner) {
   const url = urlFlag("url", flags.url, ["https:"]);
+  const turnHost = domainFlag("turn-host", flags["turn-host"]);
   const issuerUrl = issuerUrlFlag(flags["issuer-url"]);
   if (url) {
     if (!flags["app-id"]) throw new UsageError("verify: --url needs --app-id (the JWT app id).");
@@ -125,9 +131,10 @@ async function deployment(flags: Flags, run: CommandRunner) {
       issuer: issuerUrl
         ? { url: issuerUrl, apiKey: secretFromEnv("VERIFY_ISSUER_API_KEY", "--issuer-url") }
         : undefined,
+      turnHostname: turnHost,
     };
   }
-  for (const flag of ["app-id", "guests", "issuer-url"] as const) {
+  for (const flag of ["app-id", "guests", "issuer-url", "turn-host"] as const) {
     if (flags[flag] !== undefined)
       throw new UsageError(`verify: --${flag} needs --url (otherwise the stack outputs decide).`);
   }
@@ -142,6 +149,7 @@ async function deployment(flags: Flags, run: CommandRunner) {
     prejoinEnabled: outputs.prejoinEnabled ?? false,
     lobbyEnabled: outputs.lobbyEnabled ?? false,
     issuer: outputs.issuerUrl && apiKey ? { url: outputs.issuerUrl, apiKey } : undefined,
+    turnHostname: outputs.turnHostname,
   };
 }
 
@@ -176,8 +184,10 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
   };
   const settleMs = intFlag("verify", "settle-ms", flags["settle-ms"], 3000, 0, 60_000);
   const timeoutMs = intFlag("verify", "timeout-ms", flags["timeout-ms"], 15_000, 1000, 120_000);
+  const { turnHostname, ...target } = await deployment(flags, run);
   const options: VerifyOptions = {
-    ...(await deployment(flags, run)),
+    ...target,
+    turn: turnHostname ? { hostname: turnHostname, ca } : undefined,
     ca,
     xmpp,
     settleMs,

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "fflate";
-import { stringify } from "yaml";
 import type { Settings } from "../../config/schema";
 import { VM_LAYOUT } from "../../config/versions";
 import { type EnvEntry, formatEnv } from "./jitsiEnv";
@@ -13,6 +12,7 @@ import {
   VM_SCRIPTS,
   type VmUnitsInput,
 } from "./vmUnits";
+import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -38,8 +38,7 @@ export interface CloudInitInput {
   stateDevice: string;
 }
 
-/** Hetzner refuses user-data over 32 KiB. */
-export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+export { USER_DATA_LIMIT_BYTES } from "./vmBase";
 /** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
 const COMPRESS_ABOVE_BYTES = 4096;
 
@@ -54,7 +53,7 @@ export function deterministicGzip(content: string): Buffer {
   return Buffer.from(gzipSync(Buffer.from(content, "utf8"), { level: 9, mtime: 0 }));
 }
 
-function writeFile(file: VmFile): Record<string, string | boolean> {
+export function writeFile(file: VmFile): Record<string, string | boolean> {
   const entry: Record<string, string | boolean> = {
     path: file.path,
     permissions: file.permissions,
@@ -107,17 +106,7 @@ export function renderCloudInit(input: CloudInitInput): string {
       compress: true,
     },
     { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
-    {
-      path: "/etc/ssh/sshd_config.d/60-jitsi-stack.conf",
-      content:
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
-      permissions: "0644",
-    },
-    {
-      path: "/etc/apt/apt.conf.d/20auto-upgrades",
-      content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
-      permissions: "0644",
-    },
+    ...VM_BASE_FILES,
     {
       // Bounded container logs, so a busy bridge cannot fill the disk.
       path: "/etc/docker/daemon.json",
@@ -139,14 +128,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     packages: [...REQUIRED_PACKAGES, "chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
-    ssh_pwauth: false,
-    // The operators' keys, for root (Hetzner's images log in as root). Not Hetzner project keys: see JitsiHost.
-    disable_root: false,
-    ssh_authorized_keys: s.sshPublicKeys,
-    // Replace the image's host keys with the one from Pulumi state (cloud-init generates only missing types).
-    ssh_deletekeys: true,
-    ssh_genkeytypes: ["ed25519"],
-    ssh_keys: { ed25519_private: input.sshHostKey.privateKey, ed25519_public: input.sshHostKey.publicKey },
+    ...sshConfig(s.sshPublicKeys, input.sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
       ["systemctl", "try-reload-or-restart", "ssh"],
@@ -157,12 +139,5 @@ export function renderCloudInit(input: CloudInitInput): string {
       ["systemctl", "start", "--no-block", VM_LAYOUT.service, RENEWAL.timer],
     ],
   };
-  const text = "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
-  const size = Buffer.byteLength(text);
-  if (size > USER_DATA_LIMIT_BYTES) {
-    throw new Error(
-      `cloud-init user-data is ${size} bytes; Hetzner accepts at most ${USER_DATA_LIMIT_BYTES}`,
-    );
-  }
-  return text;
+  return cloudConfigText(doc);
 }

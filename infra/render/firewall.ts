@@ -11,15 +11,21 @@ export interface FirewallRule {
 /** Both address families, so IPv6-only clients reach the meeting too. */
 export const ANYWHERE = ["0.0.0.0/0", "::/0"];
 
-const PUBLIC_SERVICES: ReadonlyArray<Pick<FirewallRule, "protocol" | "port" | "description">> = [
+/** A port every participant must reach, opened to the whole internet. */
+export type PublicService = Pick<FirewallRule, "protocol" | "port" | "description">;
+
+const PUBLIC_SERVICES: readonly PublicService[] = [
   { protocol: "tcp", port: "80", description: "HTTP: Let's Encrypt HTTP-01 challenge and redirect to HTTPS" },
   { protocol: "tcp", port: "443", description: "HTTPS: Jitsi web app and XMPP websocket" },
   { protocol: "udp", port: "10000", description: "Jitsi Videobridge media" },
 ];
 
-/** The inbound rules; with no admin CIDRs there is no SSH rule at all. */
-export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
-  const rules: FirewallRule[] = PUBLIC_SERVICES.map((service) => ({
+/** Each service from anywhere, and SSH from the admin CIDRs only: no SSH rule at all when there are none. */
+export function inboundRules(
+  services: readonly PublicService[],
+  adminCidrs: readonly string[],
+): FirewallRule[] {
+  const rules: FirewallRule[] = services.map((service) => ({
     direction: "in",
     ...service,
     sourceIps: [...ANYWHERE],
@@ -34,4 +40,9 @@ export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
     });
   }
   return rules;
+}
+
+/** The meeting VM's inbound rules. */
+export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
+  return inboundRules(PUBLIC_SERVICES, adminCidrs);
 }

@@ -18,6 +18,8 @@ export interface JitsiEnvInput {
   passwords: Record<InternalPassword, string>;
   /** The primary IPv4 and IPv6 addresses the bridge advertises to clients. */
   advertiseIps: string[];
+  /** Entries rendered elsewhere (TURN), checked like the rest. */
+  extraEntries?: readonly EnvEntry[];
 }
 
 export interface EnvEntry {
@@ -111,6 +113,7 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     // Replaces DOCKER_HOST_ADDRESS; media goes over 10000/udp to these addresses.
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),
+    ...(input.extraEntries ?? []),
   ];
   for (const entry of entries) {
     if (!SAFE_VALUE.test(entry.value)) {

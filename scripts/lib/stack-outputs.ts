@@ -24,6 +24,8 @@ export const StackOutputsSchema = z.object({
   environment: z.string().optional(),
   issuerUrl: z.string().optional(),
   issuerApiKeys: z.array(z.string()).optional(),
+  /** The TURN relay's hostname; absent when the stack runs none (or was deployed before TURN existed). */
+  turnHostname: z.string().optional(),
   sshCommand: z.string().optional(),
   /** The VM's host key, pinned by backup/restore/teardown; optional for stacks deployed before it existed. */
   sshHostPublicKey: z

@@ -1,54 +1,19 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { makeTestCa } from "./testCa";
 
 /**
- * An HTTPS server on 127.0.0.1 with a certificate for "localhost" from a throwaway CA made by the openssl
- * CLI. It serves the pages it is given (e.g. "/config.js").
+ * An HTTPS server on 127.0.0.1 with a certificate for "localhost" from a throwaway CA. It serves the pages it is given (e.g. "/config.js").
  */
 export async function startHttpsServer(pages: Record<string, string>, options: { days?: number } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "jitsi-https-"));
-  const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) =>
-    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    file("ca.key"),
-    "-out",
-    file("ca.pem"),
-    "-days",
-    "30",
-    "-subj",
-    "/O=Throwaway Test CA",
-  );
-  openssl("req", ...ec, "-keyout", file("leaf.key"), "-out", file("leaf.csr"), "-subj", "/CN=localhost");
-  writeFileSync(file("ext"), "subjectAltName=DNS:localhost\n");
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    file("leaf.csr"),
-    "-CA",
-    file("ca.pem"),
-    "-CAkey",
-    file("ca.key"),
-    "-CAcreateserial",
-    "-days",
-    String(options.days ?? 90),
-    "-extfile",
-    file("ext"),
-    "-out",
-    file("leaf.pem"),
-  );
+  const ca = makeTestCa(dir);
+  const leaf = ca.issue("localhost", ["DNS:localhost"], options.days ?? 90);
   const server = https.createServer(
-    { key: readFileSync(file("leaf.key")), cert: readFileSync(file("leaf.pem")) },
+    { key: readFileSync(leaf.keyFile), cert: readFileSync(leaf.certFile) },
     (req, res) => {
       const page = pages[req.url ?? "/"];
       res.writeHead(page === undefined ? 404 : 200, { "content-type": "text/plain" });
@@ -60,8 +25,8 @@ export async function startHttpsServer(pages: Record<string, string>, options: {
   return {
     url: `https://localhost:${port}/`,
     ipUrl: `https://127.0.0.1:${port}/`,
-    caFile: file("ca.pem"),
-    ca: readFileSync(file("ca.pem"), "utf8"),
+    caFile: ca.caFile,
+    ca: ca.ca,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,4 +1,5 @@
 import { type Settings, validateSettings } from "../../config/schema";
+import { turnEnvEntries } from "../../infra/render/turnEnv";
 import { INTERNAL_PASSWORDS, type InternalPassword, jitsiEnvEntries } from "../../infra/render/jitsiEnv";
 
 /** The reference upstream data the tests check against (docker-jitsi-meet stable-11146-2). */
@@ -30,13 +31,18 @@ export function fakePasswords(): Record<InternalPassword, string> {
 /** The HS256 secret of the rendered test `.env`. */
 export const TEST_JWT_SECRET = "3f".repeat(32);
 
+/** The TURN relay's shared secret in the rendered test `.env` (TURN_CREDENTIALS) and coturn's configuration. */
+export const TEST_TURN_SECRET = "6d".repeat(24);
+
 /** The `.env` our program renders for settings with these overrides, as name -> value. */
 export function renderedEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const settings = settingsWith(overrides);
   const entries = jitsiEnvEntries({
-    settings: settingsWith(overrides),
+    settings,
     jwtAppSecret: TEST_JWT_SECRET,
     passwords: fakePasswords(),
     advertiseIps: ["203.0.113.10", "2001:db8:4a1:7e00::1"],
+    extraEntries: turnEnvEntries(settings.turn, TEST_TURN_SECRET),
   });
   return Object.fromEntries(entries.map((e) => [e.name, e.value]));
 }

@@ -16,13 +16,17 @@ const PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp";
 const DNS = "cloudflare:index/dnsRecord:DnsRecord";
 const RDNS = "hcloud:index/rdns:Rdns";
 
+/** The meeting VM's resources: the TURN relay's (test/infra/turnServer.test.ts) are named <stack>-turn-*. */
+const meetingOnly = <T extends { name: string }>(resources: T[]) =>
+  resources.filter((r) => !/^jitsi-[a-z]+-turn-/.test(r.name));
+
 describe("the Pulumi program (example stack, mock engine)", async () => {
   const run = await runProgram(exampleConfig());
-  const server = ofType(run, SERVER)[0]!;
-  const [ipv4, ipv6] = ofType(run, PRIMARY_IP);
+  const server = meetingOnly(ofType(run, SERVER))[0]!;
+  const [ipv4, ipv6] = meetingOnly(ofType(run, PRIMARY_IP));
 
-  it("declares one server with the firewall and both primary IPs attached", () => {
-    expect(ofType(run, SERVER)).toHaveLength(1);
+  it("declares one meeting server with the firewall and both primary IPs attached", () => {
+    expect(meetingOnly(ofType(run, SERVER))).toHaveLength(1);
     expect(server.inputs).toMatchObject({ serverType: "cx33", image: "ubuntu-24.04", location: "nbg1" });
     expect((server.inputs.firewallIds as number[]).length).toBe(1);
     const nets = server.inputs.publicNets as Array<Record<string, unknown>>;
@@ -37,7 +41,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
   });
 
   it("DNS records are not proxied and point at the primary IPs", () => {
-    const records = ofType(run, DNS).map((r) => r.inputs);
+    const records = meetingOnly(ofType(run, DNS)).map((r) => r.inputs);
     expect(records).toEqual([
       expect.objectContaining({
         type: "A",
@@ -59,14 +63,14 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
   });
 
   it("sets reverse DNS for both addresses to the meeting hostname", () => {
-    expect(ofType(run, RDNS).map((r) => [r.inputs.ipAddress, r.inputs.dnsPtr])).toEqual([
+    expect(meetingOnly(ofType(run, RDNS)).map((r) => [r.inputs.ipAddress, r.inputs.dnsPtr])).toEqual([
       [run.outputs.ipv4, "meet-dev.example.com"],
       [run.outputs.ipv6, "meet-dev.example.com"],
     ]);
   });
 
   it("creates the DNS records before the server boots, so the first ACME validation finds the name", () => {
-    const records = ofType(run, DNS).map((r) => r.name);
+    const records = meetingOnly(ofType(run, DNS)).map((r) => r.name);
     expect(records).toEqual(["jitsi-dev-a", "jitsi-dev-aaaa"]);
     expect(server.dependsOn).toEqual(expect.arrayContaining(records));
   });
@@ -75,7 +79,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
     const operatorKeys = [
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmS0pEXAMPLEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx ops@example",
     ];
-    const hetznerKeys = ofType(run, "hcloud:index/sshKey:SshKey").map((k) => k.inputs.publicKey);
+    const hetznerKeys = meetingOnly(ofType(run, "hcloud:index/sshKey:SshKey")).map((k) => k.inputs.publicKey);
     expect(hetznerKeys).toHaveLength(1);
     expect(hetznerKeys.filter((key) => operatorKeys.includes(String(key)))).toEqual([]);
     const userData = parse(String(revealSecrets(server.inputs.userData))) as Record<string, unknown>;
@@ -113,7 +117,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
   });
 
   it("the firewall is exactly the planned rule set: meeting ports for IPv4 and IPv6, SSH from the admin CIDRs", () => {
-    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as FirewallRule[];
+    const rules = meetingOnly(ofType(run, FIREWALL))[0]!.inputs.rules as FirewallRule[];
     expect(rules).toEqual(firewallRules(["203.0.113.7/32", "2001:db8:1234::/48"]));
     expect(meetingPortsClosed(rules)).toEqual([]);
     expect(sshOpenToInternet(rules)).toEqual([]);
@@ -173,6 +177,11 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
         "sshHostPublicKey",
         "sshUser",
         "stateVolumeId",
+        "turnHostname",
+        "turnIpv4",
+        "turnIpv6",
+        "turnServerId",
+        "turnSshHostPublicKey",
       ].sort(),
     );
     expect(run.outputs).toMatchObject({
@@ -204,7 +213,7 @@ describe("the Pulumi program (example stack, mock engine)", async () => {
 describe("the Pulumi program with other settings", () => {
   it("SSH is closed when no admin CIDR is set: no rule and no SSH command", async () => {
     const run = await runProgram(exampleConfig({ adminCidrs: undefined }));
-    const rules = ofType(run, FIREWALL)[0]!.inputs.rules as FirewallRule[];
+    const rules = meetingOnly(ofType(run, FIREWALL))[0]!.inputs.rules as FirewallRule[];
     expect(rules).toEqual(firewallRules([]));
     expect(rules.map((r) => r.port)).toEqual(["80", "443", "10000"]);
     expect(run.outputs).not.toHaveProperty("sshCommand");
@@ -223,7 +232,7 @@ describe("the Pulumi program with other settings", () => {
 
   it("protection and backups follow the settings", async () => {
     const run = await runProgram(exampleConfig({ deleteProtection: "true", environment: "production" }));
-    const server = ofType(run, SERVER)[0]!;
+    const server = meetingOnly(ofType(run, SERVER))[0]!;
     expect(server.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true, backups: true });
     expect(ofType(run, PRIMARY_IP).every((ip) => ip.inputs.deleteProtection === true)).toBe(true);
   });
@@ -253,7 +262,7 @@ describe("the Pulumi program with other settings", () => {
     );
     expect(run.resources.filter((r) => r.type.startsWith("cloudflare:index/workers"))).toEqual([]);
     expect(run.outputs.issuerUrl).toBe("https://meet-dev.example.com/token/");
-    const server = ofType(run, SERVER)[0]!;
+    const server = meetingOnly(ofType(run, SERVER))[0]!;
     expect(isSecretValue(server.inputs.userData)).toBe(true);
     const userData = String(revealSecrets(server.inputs.userData));
     const files = writtenFiles(userData);

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JITSI_RELEASE } from "../../config/versions";
 import { firewallRules } from "../../infra/render/firewall";
+import { turnFirewallLabels, turnFirewallRules } from "../../infra/render/turnFirewall";
+import { settingsWith } from "../helpers/settings";
 import { TYPES } from "../../policy/policies";
 import { readStackConfig } from "../../scripts/lib/stackConfig";
 import { runProgram } from "../helpers/program";
@@ -127,6 +129,50 @@ describe("the state volume", () => {
       labels: { ...labels, environment: "dev" },
     });
     expect(dev).toEqual([]);
+  });
+});
+
+describe("the policy pack knows the TURN relay", () => {
+  const turn = settingsWith().turn;
+  const turnFirewall = (rules = turnFirewallRules(turn, ["203.0.113.7/32"])) => ({
+    labels: { app: "jitsi-stack", stack: "prod", environment: "production", ...turnFirewallLabels(turn) },
+    rules,
+  });
+  const turnServer = (labels: Record<string, string> = {}) =>
+    server(
+      {},
+      { role: "turn", "coturn-version": "4.6.1", "jitsi-release": "", "jitsi-commit": "", ...labels },
+    );
+
+  it("passes the TURN firewall and server the program builds, which need no meeting ports or Jitsi release", async () => {
+    expect(await pack.check(TYPES.firewall, "turn-firewall", turnFirewall())).toEqual([]);
+    const { "jitsi-release": _tag, "jitsi-commit": _commit, ...labels } = turnServer().labels;
+    expect(await pack.check(TYPES.server, "turn-server", { ...turnServer(), labels })).toEqual([]);
+  });
+
+  it("fails a TURN firewall with a port it does not serve, and one missing a TURN port", async () => {
+    const extra = [
+      ...turnFirewallRules(turn, []),
+      { direction: "in", protocol: "tcp", port: "5766", sourceIps: ["0.0.0.0/0"], description: "cli" },
+    ];
+    const violations = await pack.check(TYPES.firewall, "turn-firewall", turnFirewall(extra as never));
+    expect(violations.map((v) => [v.policy, v.level])).toEqual([["turn-firewall-exact", "mandatory"]]);
+    const missing = turnFirewallRules(turn, []).filter((r) => r.protocol !== "udp");
+    const closed = await pack.check(TYPES.firewall, "turn-firewall", turnFirewall(missing));
+    expect(closed.map((v) => v.policy)).toEqual(["turn-firewall-exact", "turn-firewall-exact"]);
+  });
+
+  it("fails an unpinned coturn, an unprotected production TURN server and an unknown role", async () => {
+    const unpinned = await pack.check(TYPES.server, "turn-server", {
+      ...turnServer({ "coturn-version": "latest" }),
+      deleteProtection: false,
+    });
+    expect(unpinned.map((v) => v.policy).sort()).toEqual(["coturn-pinned", "production-server-protected"]);
+    const unknown = await pack.check(TYPES.firewall, "odd-firewall", {
+      labels: { environment: "dev", role: "proxy" },
+      rules: [],
+    });
+    expect(unknown.map((v) => v.policy)).toEqual(["known-role"]);
   });
 });
 

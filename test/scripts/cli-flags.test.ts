@@ -253,6 +253,11 @@ describe("verify flags", () => {
     ],
     [["--stack", "dev", "--app-id", "a"], /--app-id needs --url/],
     [["--stack", "dev", "--guests", "on"], /--guests needs --url/],
+    [["--stack", "dev", "--turn-host", "turn.example.com"], /--turn-host needs --url/],
+    [
+      ["--url", "https://meet.example.com/", "--app-id", "a", "--turn-host", "turns://turn"],
+      /--turn-host must be a domain like meet.jitsi/,
+    ],
     [["--stack", "dev", "--settle-ms=-5"], /--settle-ms must be a whole number from 0 to 60000/],
     [
       ["--stack", "dev", "--timeout-ms", "10"],

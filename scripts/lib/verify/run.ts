@@ -14,6 +14,7 @@ import {
   judgeRefusal,
 } from "./checks";
 import { httpsGet, readJitsiConfig } from "./https";
+import { type TurnCheckOptions, turnChecks } from "./turnChecks";
 import { type JoinAttempt, type JoinOutcome, tryJoin, type XmppTarget } from "./xmpp";
 
 export interface VerifyOptions {
@@ -31,6 +32,8 @@ export interface VerifyOptions {
   /** Parts of the XMPP target to use instead of what config.js names (tests, or a custom setup). */
   xmpp: Partial<XmppTarget> & { guestDomain?: string; noFocus?: boolean };
   issuer?: { url: string; apiKey: string };
+  /** The TURN relay the stack runs: its credentials from Prosody, allocations, a wrong password refused. */
+  turn?: TurnCheckOptions;
   settleMs: number;
   timeoutMs: number;
   now?: () => Date;
@@ -88,6 +91,7 @@ export async function runVerify(options: VerifyOptions): Promise<CheckResult[]> 
   }
   await xmppChecks(ctx, target, now);
   if (options.issuer) await issuerCheck(ctx, target, options.issuer, now);
+  if (options.turn) await turnCheck(ctx, target, options.turn, now);
   return ctx.results;
 }
 
@@ -248,5 +252,21 @@ async function issuerCheck(
     record(ctx, judgeJoin(name, outcome, "owner"));
   } catch (error) {
     record(ctx, { name, ok: false, detail: (error as Error).message });
+  }
+}
+
+/** Logs in as a token holder (any will do: Prosody hands TURN credentials to every client) and checks TURN. */
+async function turnCheck(ctx: Context, target: XmppTarget, turn: TurnCheckOptions, now: () => Date) {
+  const room = `verify-${randomBytes(5).toString("hex")}`;
+  const token = await signRoomToken(
+    await importHmacKey(ctx.options.jwtSecret),
+    buildRoomClaims(
+      { appId: ctx.options.appId },
+      { room, user: { name: "jitsi-stack verify" }, moderator: false, ttlSeconds: 300 },
+      Math.floor(now().getTime() / 1000),
+    ),
+  );
+  for (const result of await turnChecks(target, { room, token }, turn, ctx.options.timeoutMs)) {
+    record(ctx, result);
   }
 }
