@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { type KnownKey, matchApiKey } from "./apiKeys";
 import type { RoomUser } from "./claims";
 import type { IssuerConfig, OidcConfig } from "./config";
 import { HttpError } from "./errors";
@@ -20,16 +21,6 @@ const unauthorized = (code: string, message: string): HttpError =>
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/**
- * Compares a presented key with a known one in time that depends only on the known key's length:
- * no early exit, and a length mismatch is folded into the result instead of returning early.
- */
-function keysEqual(presented: Uint8Array, known: Uint8Array): boolean {
-  let diff = presented.length ^ known.length;
-  for (let i = 0; i < known.length; i++) diff |= known[i]! ^ (presented[i] ?? 0);
-  return diff === 0;
 }
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -124,7 +115,7 @@ export async function createAuthenticator(
   jwks?: JWTVerifyGetKey,
 ): Promise<Authenticate> {
   const encoder = new TextEncoder();
-  const known = await Promise.all(
+  const known: KnownKey[] = await Promise.all(
     // Callers are named in logs by a fingerprint of their key, never by the key.
     config.apiKeys.map(async (k) => ({
       bytes: encoder.encode(k),
@@ -135,10 +126,7 @@ export async function createAuthenticator(
   const getKey = oidc ? guardKeySet(jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
 
   function byApiKey(presented: string): Caller | undefined {
-    const bytes = encoder.encode(presented);
-    let match: string | undefined;
-    // Every configured key is compared, so the time taken does not depend on which one matched.
-    for (const k of known) if (keysEqual(bytes, k.bytes)) match = k.id;
+    const match = matchApiKey(encoder.encode(presented), known);
     return match ? { kind: "key", id: match, rooms: ["*"] } : undefined;
   }
 
