@@ -2,8 +2,8 @@ import type { JWTVerifyGetKey } from "jose";
 import { addressKey } from "./address";
 import { createAuthenticator, roomAllowed, type Caller } from "./auth";
 import { buildRoomClaims, importHmacKey, meetingUrl, signRoomToken, type RoomUser } from "./claims";
-import { readCappedBody, readJson } from "./body";
-import type { IssuerConfig } from "./config";
+import { bodyTooLarge, readCappedBody, readJson } from "./body";
+import { type IssuerConfig, MAX_BODY_BYTES } from "./config";
 import { badRequest, HttpError } from "./errors";
 import { AUTH_FAILURES_PER_MINUTE, type FailureLimiter, failureLimiter, type RateLimiter } from "./rateLimit";
 import { parseTokenRequest, type TokenRequest } from "./request";
@@ -17,6 +17,11 @@ export interface IssuerRequest {
   /** Path and query, like /v1/token. */
   url: string;
   header: (name: string) => string | null;
+  /**
+   * Whether the header came more than once. Node keeps the first Authorization header and drops the
+   * others; Fetch joins repeats with ", ", which the core refuses for SINGLE_HEADERS on its own.
+   */
+  repeated: (name: string) => boolean;
   /** The client's address as a rate-limit key (issuer/address.ts): failed sign-ins are counted per key. */
   client: string;
   /** The body, at most MAX_BODY_BYTES + 1 bytes: one byte over is enough to refuse it. */
@@ -60,6 +65,19 @@ export interface HandlerDeps {
   jwks?: JWTVerifyGetKey;
 }
 
+/** The routes and their methods; OPTIONS is answered on each, CORS preflights only where `cors` is set. */
+const ROUTES = {
+  "/v1/token": { methods: ["POST"], cors: true },
+  "/healthz": { methods: ["GET", "HEAD"], cors: false },
+} as const;
+
+/**
+ * Headers a request may carry once. Two Authorization headers are ambiguous (Node keeps the first,
+ * Fetch joins them); none of these may hold a comma (a bearer token, a media type, an origin), so a
+ * comma means Fetch joined repeats.
+ */
+const SINGLE_HEADERS = ["authorization", "content-type", "origin"] as const;
+
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): IssuerResponse => ({
@@ -67,6 +85,10 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   headers: { ...JSON_HEADERS, ...headers },
   body: JSON.stringify(body),
 });
+
+/** The JSON answer to a refusal: `{ error: { code, message } }` with its status and headers. */
+export const refusal = (err: HttpError): IssuerResponse =>
+  json(err.status, { error: { code: err.code, message: err.message } }, err.headers);
 
 /** Applies the caller's rights to a valid request: rooms, TTL cap, and for OIDC callers identity and moderator. */
 function admit(
@@ -177,32 +199,34 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
     cors: Record<string, string>,
     entry: Partial<LogEntry>,
   ): Promise<IssuerResponse> {
+    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path as keyof typeof ROUTES] : undefined;
+    if (!route) throw new HttpError(404, "not_found", "no such route; use POST /v1/token");
+    const origin = request.header("origin");
+    if (origin && !origins.has(origin) && origin !== siteOrigin) {
+      throw new HttpError(403, "origin_forbidden", `origin ${origin} is not allowed to call this issuer`);
+    }
+    const allow = [...route.methods, "OPTIONS"].join(", ");
     if (request.method === "OPTIONS") {
+      const preflight = route.cors && cors["access-control-allow-origin"];
       return {
         status: 204,
         body: null,
-        headers: {
-          ...cors,
-          ...(cors["access-control-allow-origin"]
-            ? {
-                "access-control-allow-methods": "POST, OPTIONS",
-                "access-control-allow-headers": "authorization, content-type",
-                "access-control-max-age": "600",
-              }
-            : { allow: "GET, POST, OPTIONS" }),
-        },
+        headers: preflight
+          ? {
+              ...cors,
+              "access-control-allow-methods": allow,
+              "access-control-allow-headers": "authorization, content-type",
+              "access-control-max-age": "600",
+            }
+          : { ...cors, allow },
       };
     }
-    if (path === "/healthz") {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        throw new HttpError(405, "method_not_allowed", "use GET /healthz", { allow: "GET, HEAD" });
-      }
-      return json(200, { ok: true });
+    if (!(route.methods as readonly string[]).includes(request.method)) {
+      throw new HttpError(405, "method_not_allowed", `use ${route.methods[0]} ${path}`, { allow });
     }
-    if (path !== "/v1/token") throw new HttpError(404, "not_found", "no such route; use POST /v1/token");
-    if (request.method !== "POST") {
-      throw new HttpError(405, "method_not_allowed", "use POST /v1/token", { allow: "POST, OPTIONS" });
-    }
+    if (path === "/healthz") return json(200, { ok: true });
+    // Refused before sign-in, as the body will never be read: the Node server can close at once.
+    if (Number(request.header("content-length") ?? 0) > MAX_BODY_BYTES) throw bodyTooLarge();
     return issue(request, entry);
   }
 
@@ -216,8 +240,14 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
     let response: IssuerResponse;
     try {
-      if (origin && !origins.has(origin) && origin !== siteOrigin) {
-        throw new HttpError(403, "origin_forbidden", `origin ${origin} is not allowed to call this issuer`);
+      const repeated = SINGLE_HEADERS.find(
+        (name) => request.repeated(name) || (request.header(name)?.includes(",") ?? false),
+      );
+      if (repeated) {
+        throw badRequest(
+          "duplicate_header",
+          `send the ${repeated} header once (it came several times, or held a comma)`,
+        );
       }
       response = await route(request, path, cors, entry);
     } catch (err) {
@@ -232,11 +262,7 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
         return json(500, { error: { code: "internal", message: "the issuer failed; see its logs" } }, cors);
       }
       entry.code = err.code;
-      response = json(
-        err.status,
-        { error: { code: err.code, message: err.message } },
-        { ...err.headers, ...cors },
-      );
+      response = refusal(err);
     }
     Object.assign(response.headers, cors);
     if (response.status >= 400 || path === "/v1/token") {
@@ -253,6 +279,8 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       method: request.method,
       url: url.pathname + url.search,
       header: (name) => request.headers.get(name),
+      // Fetch has already joined any repeats with ", ": the core's comma check catches them.
+      repeated: () => false,
       // Cloudflare sets CF-Connecting-IP itself on every request that reaches a Worker.
       client: addressKey(request.headers.get("cf-connecting-ip")) ?? "unknown",
       body: () => readCappedBody(request),

@@ -78,6 +78,7 @@ export function createNodeServer(issuer: Issuer, onError: (err: unknown) => void
         method: req.method ?? "GET",
         url: req.url ?? "/",
         header,
+        repeated: (name) => (req.headersDistinct[name]?.length ?? 0) > 1,
         client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
         body: () => readCapped(req),
       });
