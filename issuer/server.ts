@@ -1,9 +1,9 @@
 import http from "node:http";
-import { BlockList } from "node:net";
+import { BlockList, type Socket } from "node:net";
 import { addressKey, parseAddress } from "./address";
 import { MAX_BODY_BYTES } from "./config";
-import { bodyIncomplete } from "./errors";
-import type { Issuer } from "./handler";
+import { badRequest, bodyIncomplete, HttpError } from "./errors";
+import { type Issuer, type IssuerResponse, refusal } from "./handler";
 
 /** Peers allowed to name the client in X-Real-IP: nginx on the Docker network, or on loopback. */
 const PROXY_PEERS = new BlockList();
@@ -64,30 +64,183 @@ function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
 }
 
 /**
+ * Timeouts and limits of the Node server, chosen instead of Node's defaults, which give a client 60 s
+ * to send its headers and 300 s for its request, enforced only every 30 s.
+ */
+export const NODE_SERVER_LIMITS = {
+  /** Time to send the request line and headers: slow-header (slowloris) clients are cut off. */
+  headersTimeout: 10_000,
+  /** Time to send the whole request; an 8 KiB body needs a fraction of it even on a poor link. */
+  requestTimeout: 15_000,
+  /** How long an idle kept-alive connection stays open. nginx (host mode) opens one per request. */
+  keepAliveTimeout: 5_000,
+  /** How often Node enforces the two request timeouts (its default of 30 s lets a slow client stay 40 s). */
+  connectionsCheckingInterval: 1_000,
+  /** A connection with no traffic either way for this long is closed, e.g. a client that never reads its answer. */
+  socketTimeout: 30_000,
+  /** Request line and headers together: ID tokens with many groups run to several KiB (Node's default). */
+  maxHeaderSize: 16 * 1024,
+};
+
+export interface NodeServerOptions {
+  /** Called with requests the server could not read or refused below the core (bad HTTP, timeouts). */
+  onError: (err: unknown) => void;
+  /** Overrides of NODE_SERVER_LIMITS; tests shorten the timeouts. */
+  limits?: Partial<typeof NODE_SERVER_LIMITS>;
+}
+
+/** What the HTTP parser's failures (Node's `clientError`) are answered with; anything else is a 400. */
+const PROTOCOL_REFUSALS: Record<string, (limits: typeof NODE_SERVER_LIMITS) => HttpError> = {
+  HPE_HEADER_OVERFLOW: (l) =>
+    new HttpError(
+      431,
+      "headers_too_large",
+      `the request line and headers must be at most ${l.maxHeaderSize} bytes`,
+    ),
+  ERR_HTTP_REQUEST_TIMEOUT: (l) =>
+    new HttpError(
+      408,
+      "request_timeout",
+      `send the headers within ${l.headersTimeout / 1000} s and the whole request within ${l.requestTimeout / 1000} s`,
+    ),
+};
+
+/**
+ * A whole HTTP/1.1 response written straight to a socket whose request the parser gave up on: Node
+ * has no ServerResponse for it. The status line and headers are fixed; the body is JSON.stringify's.
+ */
+function rawResponse(err: HttpError): string {
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+  return [
+    `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}`,
+    "content-type: application/json; charset=utf-8",
+    "cache-control: no-store",
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+    "",
+    body,
+  ].join("\r\n");
+}
+
+/** Refusals of the request's framing, which the core never sees: it speaks of headers and bodies. */
+function framingRefusal(req: http.IncomingMessage): HttpError | undefined {
+  const coding = req.headers["transfer-encoding"];
+  // Node's parser accepts "gzip, chunked" and hands the gzip bytes over as if they were the body.
+  if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+    return new HttpError(
+      501,
+      "unsupported_transfer_encoding",
+      `send the body with Content-Length, or with 'Transfer-Encoding: chunked' alone (got '${coding}')`,
+    );
+  }
+  // RFC 9112 3.2; Node's own check (requireHostHeader) answers with an empty 400, so it is off.
+  if (req.httpVersion === "1.1" && req.headers.host === undefined) {
+    return badRequest("missing_host", "HTTP/1.1 requests must carry a Host header");
+  }
+  return undefined;
+}
+
+/**
+ * Whether the connection may carry another request after this answer. When the answer goes out
+ * before the body was read (refused before sign-in, over the cap, ...), Node reads and discards the
+ * rest so that the next request can follow: safe only when the rest is declared and within the cap.
+ * Otherwise the connection closes, so an unauthenticated client cannot make the server read an
+ * endless upload. A client still waiting for `100 Continue` has not sent its body: close too.
+ */
+function mayKeepAlive(req: http.IncomingMessage, awaitingContinue: boolean): boolean {
+  if (req.complete) return true;
+  if (awaitingContinue) return false;
+  const declared = req.headers["content-length"];
+  return declared !== undefined && Number(declared) <= MAX_BODY_BYTES;
+}
+
+function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean): void {
+  const headers: Record<string, string> = { ...out.headers };
+  // Without a length Node would send the answer chunked, which costs a write and bytes per response.
+  if (out.body !== null) headers["content-length"] = String(Buffer.byteLength(out.body));
+  if (!keepAlive) headers.connection = "close";
+  res.writeHead(out.status, headers);
+  res.end(out.body ?? undefined);
+}
+
+/**
  * A Node HTTP server over the issuer's core. It skips Web Request/Response objects, whose stream
  * machinery costs more per request in Node than minting the token; the Worker uses `issuer.fetch`.
+ * Every refusal is JSON, including those of the HTTP parser.
  */
-export function createNodeServer(issuer: Issuer, onError: (err: unknown) => void): http.Server {
-  return http.createServer(async (req, res) => {
+export function createNodeServer(issuer: Issuer, options: NodeServerOptions): http.Server {
+  const limits = { ...NODE_SERVER_LIMITS, ...options.limits };
+  const { onError } = options;
+  /** The response each connection is working on, so a parser error never writes into one half sent. */
+  const inFlight = new WeakMap<Socket, http.ServerResponse>();
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
+    inFlight.set(req.socket, res);
+    res.once("finish", () => inFlight.get(req.socket) === res && inFlight.delete(req.socket));
+    // A client that sent `Expect: 100-continue` gets it only once its credentials are accepted.
+    let awaitingContinue = expectsContinue;
     try {
+      const refused = framingRefusal(req);
+      if (refused) onError(refused);
       const header = (name: string): string | null => {
         const value = req.headers[name];
         return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
       };
-      const out = await issuer.handle({
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        header,
-        repeated: (name) => (req.headersDistinct[name]?.length ?? 0) > 1,
-        client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
-        body: () => readCapped(req),
-      });
-      res.writeHead(out.status, out.headers);
-      res.end(out.body ?? undefined);
+      const out = refused
+        ? refusal(refused)
+        : await issuer.handle({
+            method: req.method ?? "GET",
+            url: req.url ?? "/",
+            header,
+            repeated: (name) => (req.headersDistinct[name]?.length ?? 0) > 1,
+            client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
+            body: () => {
+              if (awaitingContinue) {
+                res.writeContinue();
+                awaitingContinue = false;
+              }
+              return readCapped(req);
+            },
+          });
+      send(res, out, mayKeepAlive(req, awaitingContinue));
     } catch (err) {
       onError(err);
-      if (!res.headersSent) res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
-      res.end(JSON.stringify({ error: { code: "bad_request", message: "the request could not be read" } }));
+      if (res.headersSent) return void res.destroy();
+      send(res, refusal(badRequest("bad_request", "the request could not be read")), false);
     }
+  }
+
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      connectionsCheckingInterval: limits.connectionsCheckingInterval,
+      maxHeaderSize: limits.maxHeaderSize,
+      requireHostHeader: false,
+    },
+    (req, res) => void serve(req, res, false),
+  );
+  server.setTimeout(limits.socketTimeout);
+  server.on("checkContinue", (req, res) => void serve(req, res, true));
+  server.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const err = new HttpError(417, "expectation_failed", "the only expectation understood is 100-continue");
+    onError(err);
+    send(res, refusal(err), mayKeepAlive(req, true));
   });
+  server.on("clientError", (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
+    onError(err);
+    // As Node's own handler: never write into a response already under way, nor to a gone client.
+    if (err.code === "ECONNRESET" || !socket.writable || inFlight.get(socket)?.headersSent) {
+      return void socket.destroy();
+    }
+    const refused =
+      PROTOCOL_REFUSALS[err.code ?? ""]?.(limits) ??
+      badRequest(
+        "bad_request",
+        `the request is not valid HTTP/1.1: ${err.reason ?? err.code ?? "unreadable"}`,
+      );
+    socket.end(rawResponse(refused), () => socket.destroy());
+  });
+  return server;
 }
