@@ -16,12 +16,8 @@ export interface IssuerRequest {
   method: string;
   /** Path and query, like /v1/token. */
   url: string;
+  /** A header's value; when it came more than once, all of them joined with ", ", as Fetch does. */
   header: (name: string) => string | null;
-  /**
-   * Whether the header came more than once. Node keeps the first Authorization header and drops the
-   * others; Fetch joins repeats with ", ", which the core refuses for SINGLE_HEADERS on its own.
-   */
-  repeated: (name: string) => boolean;
   /** The client's address as a rate-limit key (issuer/address.ts): failed sign-ins are counted per key. */
   client: string;
   /** The body, at most MAX_BODY_BYTES + 1 bytes: one byte over is enough to refuse it. */
@@ -72,9 +68,9 @@ const ROUTES = {
 } as const;
 
 /**
- * Headers a request may carry once. Two Authorization headers are ambiguous (Node keeps the first,
- * Fetch joins them); none of these may hold a comma (a bearer token, a media type, an origin), so a
- * comma means Fetch joined repeats.
+ * Headers a request may carry once: two Authorization headers are ambiguous (a server that keeps the
+ * first and one that keeps the last disagree). None of these may hold a comma (a bearer token, a
+ * media type, an origin), so a comma means that repeats were joined (IssuerRequest.header).
  */
 const SINGLE_HEADERS = ["authorization", "content-type", "origin"] as const;
 
@@ -185,7 +181,8 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       now(),
     );
     const token = await signRoomToken(key, claims);
-    Object.assign(entry, { moderator, ttlSeconds });
+    entry.moderator = moderator;
+    entry.ttlSeconds = ttlSeconds;
     return json(200, {
       token,
       expiresAt: new Date(claims.exp * 1000).toISOString(),
@@ -240,9 +237,7 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
     let response: IssuerResponse;
     try {
-      const repeated = SINGLE_HEADERS.find(
-        (name) => request.repeated(name) || (request.header(name)?.includes(",") ?? false),
-      );
+      const repeated = SINGLE_HEADERS.find((name) => request.header(name)?.includes(","));
       if (repeated) {
         throw badRequest(
           "duplicate_header",
@@ -252,13 +247,14 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       response = await route(request, path, cors, entry);
     } catch (err) {
       if (!(err instanceof HttpError)) {
-        log({
-          ...entry,
-          event: "internal_error",
-          status: 500,
-          code: (err as Error)?.name,
-          ms: Date.now() - started,
-        } as LogEntry);
+        log(
+          Object.assign(entry, {
+            event: "internal_error",
+            status: 500,
+            code: (err as Error)?.name,
+            ms: Date.now() - started,
+          }) as LogEntry,
+        );
         return json(500, { error: { code: "internal", message: "the issuer failed; see its logs" } }, cors);
       }
       entry.code = err.code;
@@ -266,8 +262,11 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
     }
     Object.assign(response.headers, cors);
     if (response.status >= 400 || path === "/v1/token") {
-      const event = response.status < 400 ? "token_issued" : "request_refused";
-      log({ ...entry, event, status: response.status, ms: Date.now() - started } as LogEntry);
+      // Completed in place: `{ ...entry, event, ... }` takes V8 microseconds per request.
+      entry.event = response.status < 400 ? "token_issued" : "request_refused";
+      entry.status = response.status;
+      entry.ms = Date.now() - started;
+      log(entry as LogEntry);
     }
     return response;
   }
@@ -279,8 +278,6 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       method: request.method,
       url: url.pathname + url.search,
       header: (name) => request.headers.get(name),
-      // Fetch has already joined any repeats with ", ": the core's comma check catches them.
-      repeated: () => false,
       // Cloudflare sets CF-Connecting-IP itself on every request that reaches a Worker.
       client: addressKey(request.headers.get("cf-connecting-ip")) ?? "unknown",
       body: () => readCappedBody(request),

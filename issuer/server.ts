@@ -41,7 +41,9 @@ function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = () => resolve(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1));
+    // Most bodies arrive in one chunk, which needs no copy.
+    const finish = () =>
+      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(0, MAX_BODY_BYTES + 1));
     const broken = () => reject(bodyIncomplete());
     // The client may have hung up while the request was being authenticated, before anyone listened.
     if (req.destroyed) return broken();
@@ -65,7 +67,9 @@ function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
 
 /**
  * Timeouts and limits of the Node server, chosen instead of Node's defaults, which give a client 60 s
- * to send its headers and 300 s for its request, enforced only every 30 s.
+ * to send its headers and 300 s for its request, enforced only every 30 s. No idle-socket timeout
+ * (server.timeout): these cover every phase of a connection, answers are small enough to leave at
+ * once, and Node would re-arm its timer on every request at a cost of microseconds each.
  */
 export const NODE_SERVER_LIMITS = {
   /** Time to send the request line and headers: slow-header (slowloris) clients are cut off. */
@@ -76,8 +80,6 @@ export const NODE_SERVER_LIMITS = {
   keepAliveTimeout: 5_000,
   /** How often Node enforces the two request timeouts (its default of 30 s lets a slow client stay 40 s). */
   connectionsCheckingInterval: 1_000,
-  /** A connection with no traffic either way for this long is closed, e.g. a client that never reads its answer. */
-  socketTimeout: 30_000,
   /** Request line and headers together: ID tokens with many groups run to several KiB (Node's default). */
   maxHeaderSize: 16 * 1024,
 };
@@ -122,11 +124,14 @@ function rawResponse(err: HttpError): string {
   ].join("\r\n");
 }
 
+type Header = (name: string) => string | null;
+
 /** Refusals of the request's framing, which the core never sees: it speaks of headers and bodies. */
-function framingRefusal(req: http.IncomingMessage): HttpError | undefined {
-  const coding = req.headers["transfer-encoding"];
+function framingRefusal(req: http.IncomingMessage, header: Header): HttpError | undefined {
+  const coding = header("transfer-encoding");
+  // Node's parser refuses some codings itself (chunked twice); this catches those it lets through.
   // Node's parser accepts "gzip, chunked" and hands the gzip bytes over as if they were the body.
-  if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+  if (coding !== null && coding.trim().toLowerCase() !== "chunked") {
     return new HttpError(
       501,
       "unsupported_transfer_encoding",
@@ -134,7 +139,7 @@ function framingRefusal(req: http.IncomingMessage): HttpError | undefined {
     );
   }
   // RFC 9112 3.2; Node's own check (requireHostHeader) answers with an empty 400, so it is off.
-  if (req.httpVersion === "1.1" && req.headers.host === undefined) {
+  if (req.httpVersion === "1.1" && header("host") === null) {
     return badRequest("missing_host", "HTTP/1.1 requests must carry a Host header");
   }
   return undefined;
@@ -147,15 +152,16 @@ function framingRefusal(req: http.IncomingMessage): HttpError | undefined {
  * Otherwise the connection closes, so an unauthenticated client cannot make the server read an
  * endless upload. A client still waiting for `100 Continue` has not sent its body: close too.
  */
-function mayKeepAlive(req: http.IncomingMessage, awaitingContinue: boolean): boolean {
+function mayKeepAlive(req: http.IncomingMessage, header: Header, awaitingContinue: boolean): boolean {
   if (req.complete) return true;
   if (awaitingContinue) return false;
-  const declared = req.headers["content-length"];
-  return declared !== undefined && Number(declared) <= MAX_BODY_BYTES;
+  const declared = header("content-length");
+  return declared !== null && Number(declared) <= MAX_BODY_BYTES;
 }
 
+/** Writes an answer; its headers object is the answer's own, so it is completed in place. */
 function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean): void {
-  const headers: Record<string, string> = { ...out.headers };
+  const { headers } = out;
   // Without a length Node would send the answer chunked, which costs a write and bytes per response.
   if (out.body !== null) headers["content-length"] = String(Buffer.byteLength(out.body));
   if (!keepAlive) headers.connection = "close";
@@ -171,28 +177,35 @@ function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean)
 export function createNodeServer(issuer: Issuer, options: NodeServerOptions): http.Server {
   const limits = { ...NODE_SERVER_LIMITS, ...options.limits };
   const { onError } = options;
-  /** The response each connection is working on, so a parser error never writes into one half sent. */
-  const inFlight = new WeakMap<Socket, http.ServerResponse>();
+  /** The last response of each connection, so a parser error never writes into one half sent. */
+  const latest = new WeakMap<Socket, http.ServerResponse>();
+  /** Connections whose last answer said they close: nothing more is written to them. */
+  const closing = new WeakSet<Socket>();
+  const answer = (res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean) => {
+    if (!keepAlive) closing.add(res.socket!);
+    send(res, out, keepAlive);
+  };
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
-    inFlight.set(req.socket, res);
-    res.once("finish", () => inFlight.get(req.socket) === res && inFlight.delete(req.socket));
+    latest.set(req.socket, res);
     // A client that sent `Expect: 100-continue` gets it only once its credentials are accepted.
     let awaitingContinue = expectsContinue;
+    // Every value of every header, in one pass over the raw headers: Node's own `headers` keeps only
+    // the first Authorization and Content-Type, while the core must see repeats to refuse them.
+    const values = req.headersDistinct;
+    const header: Header = (name) => {
+      const all = values[name];
+      return all === undefined ? null : all.length === 1 ? all[0]! : all.join(", ");
+    };
     try {
-      const refused = framingRefusal(req);
+      const refused = framingRefusal(req, header);
       if (refused) onError(refused);
-      const header = (name: string): string | null => {
-        const value = req.headers[name];
-        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-      };
       const out = refused
         ? refusal(refused)
         : await issuer.handle({
             method: req.method ?? "GET",
             url: req.url ?? "/",
             header,
-            repeated: (name) => (req.headersDistinct[name]?.length ?? 0) > 1,
             client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
             body: () => {
               if (awaitingContinue) {
@@ -202,11 +215,11 @@ export function createNodeServer(issuer: Issuer, options: NodeServerOptions): ht
               return readCapped(req);
             },
           });
-      send(res, out, mayKeepAlive(req, awaitingContinue));
+      answer(res, out, mayKeepAlive(req, header, awaitingContinue));
     } catch (err) {
       onError(err);
       if (res.headersSent) return void res.destroy();
-      send(res, refusal(badRequest("bad_request", "the request could not be read")), false);
+      answer(res, refusal(badRequest("bad_request", "the request could not be read")), false);
     }
   }
 
@@ -221,17 +234,19 @@ export function createNodeServer(issuer: Issuer, options: NodeServerOptions): ht
     },
     (req, res) => void serve(req, res, false),
   );
-  server.setTimeout(limits.socketTimeout);
   server.on("checkContinue", (req, res) => void serve(req, res, true));
-  server.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  server.on("checkExpectation", (_req: http.IncomingMessage, res: http.ServerResponse) => {
     const err = new HttpError(417, "expectation_failed", "the only expectation understood is 100-continue");
     onError(err);
-    send(res, refusal(err), mayKeepAlive(req, true));
+    answer(res, refusal(err), false);
   });
   server.on("clientError", (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
     onError(err);
-    // As Node's own handler: never write into a response already under way, nor to a gone client.
-    if (err.code === "ECONNRESET" || !socket.writable || inFlight.get(socket)?.headersSent) {
+    // As Node's own handler: never write into an answer under way, nor to a gone client; and never
+    // a second answer after one that said the connection closes.
+    const current = latest.get(socket);
+    const underWay = current?.headersSent && !current.writableFinished;
+    if (err.code === "ECONNRESET" || !socket.writable || underWay || closing.has(socket)) {
       return void socket.destroy();
     }
     const refused =

@@ -448,13 +448,12 @@ describe("Node server: timeouts", () => {
       requestTimeout: 15_000,
       keepAliveTimeout: 5_000,
       connectionsCheckingInterval: 1_000,
-      socketTimeout: 30_000,
       maxHeaderSize: 16 * 1024,
     });
     expect(node.server.headersTimeout).toBe(NODE_SERVER_LIMITS.headersTimeout);
     expect(node.server.requestTimeout).toBe(NODE_SERVER_LIMITS.requestTimeout);
     expect(node.server.keepAliveTimeout).toBe(NODE_SERVER_LIMITS.keepAliveTimeout);
-    expect(node.server.timeout).toBe(NODE_SERVER_LIMITS.socketTimeout);
+    expect(node.server.timeout).toBe(0);
   });
 
   describe("with the timeouts shortened", () => {
