@@ -30,9 +30,12 @@ export interface IssuerResponse {
   body: string | null;
 }
 
-/** The issuer, built once: `fetch` for Web runtimes, `handle` for servers that skip Request/Response objects. */
+/**
+ * The issuer, built once. The Node server calls `handle` directly, skipping Request/Response
+ * objects; the Worker wraps it with `fetchHandler`, which the Node bundle then leaves out (the
+ * bundle travels in the VM's user-data, which Hetzner caps at 32 KiB).
+ */
 export interface Issuer {
-  fetch: Handler;
   handle: (request: IssuerRequest) => Promise<IssuerResponse>;
 }
 
@@ -271,8 +274,12 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
     return response;
   }
 
-  /** The Web-standard entry: adapts Request/Response to the core. */
-  async function fetch(request: Request): Promise<Response> {
+  return { handle };
+}
+
+/** The Web-standard entry, `(Request) => Promise<Response>`: adapts Request/Response to the core. */
+export function fetchHandler({ handle }: Issuer): Handler {
+  return async (request) => {
     const url = new URL(request.url);
     const out = await handle({
       method: request.method,
@@ -283,12 +290,10 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
       body: () => readCappedBody(request),
     });
     return new Response(out.body, { status: out.status, headers: out.headers });
-  }
-
-  return { fetch, handle };
+  };
 }
 
-/** The Web-standard handler alone, `(Request) => Promise<Response>`. */
+/** The Worker's handler: the issuer behind `fetchHandler`. */
 export async function createHandler(config: IssuerConfig, deps: HandlerDeps): Promise<Handler> {
-  return (await createIssuer(config, deps)).fetch;
+  return fetchHandler(await createIssuer(config, deps));
 }

@@ -29,12 +29,12 @@ interface Frame {
 }
 
 /**
- * The first repeated member name, or (with `surrogates`) the first string or key holding a lone
- * surrogate, in a text JSON.parse accepted. Keys are compared unescaped, so `"a"` and `"\u0061"`
+ * The first repeated member name, or the first string or key holding a lone surrogate, in a text
+ * JSON.parse accepted. Keys are compared unescaped, so `"a"` and `"\u0061"`
  * are the same key. One pass, no recursion. A lone surrogate can only come from a `\u` escape: the
  * text itself was decoded from UTF-8, which cannot carry one.
  */
-export function findIJsonProblem(text: string, surrogates = true): IJsonProblem | undefined {
+export function findIJsonProblem(text: string): IJsonProblem | undefined {
   const stack: Frame[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -51,7 +51,7 @@ export function findIJsonProblem(text: string, surrogates = true): IJsonProblem 
       }
       const isKey = top?.keys !== undefined && expectKey;
       const value = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
-      if (surrogates && escaped && LONE_SURROGATE.test(value)) {
+      if (escaped && LONE_SURROGATE.test(value)) {
         const where = isKey ? value.replace(LONE_SURROGATE, "\uFFFD") : top?.step;
         return { kind: "lone_surrogate", path: top ? child(top.path, where!) : "" };
       }

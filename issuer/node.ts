@@ -1,4 +1,4 @@
-import cluster, { type Worker } from "node:cluster";
+import cluster from "node:cluster";
 import { configFromEnv, IssuerConfigError } from "./config";
 import { createIssuer } from "./handler";
 import { batchedLog } from "./log";
@@ -14,41 +14,33 @@ import { createNodeServer } from "./server";
 
 const say = (entry: object) => process.stdout.write(`${JSON.stringify(entry)}\n`);
 
-/** A worker that dies this soon after it started is not restarted: the fault would only repeat. */
-const MIN_WORKER_LIFE_MS = 5_000;
-
-/** Forks the workers, restarts one that dies, and reports one `listening` line once all of them listen. */
+/**
+ * Forks the workers and reports one `listening` line once all of them listen. A worker that dies
+ * takes the others down, and the primary exits non-zero: whatever supervises it (Docker, systemd)
+ * restarts the whole, instead of this process restarting a worker whose fault may repeat.
+ */
 function runPrimary(settings: NodeSettings): void {
   let listening = 0;
   let stopping = false;
-  const started = new Map<Worker, number>();
-  const fork = () => started.set(cluster.fork(), Date.now());
+  const stop = (code: number) => {
+    stopping = true;
+    process.exitCode = code;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
   cluster.on("listening", (_worker, address) => {
     if (++listening === settings.workers) {
       say({ event: "listening", host: settings.host, port: address.port, workers: settings.workers });
     }
   });
   cluster.on("exit", (worker, code, signal) => {
-    const lived = Date.now() - (started.get(worker) ?? 0);
-    started.delete(worker);
-    if (stopping) {
-      if (started.size === 0) process.exit(0);
-      return;
+    if (!stopping) {
+      say({ event: "worker_exited", worker: worker.id, code, signal });
+      stop(1);
     }
-    say({ event: "worker_exited", worker: worker.id, code, signal });
-    if (lived < MIN_WORKER_LIFE_MS) {
-      console.error(`The token issuer stops: a worker died ${lived} ms after it started (exit ${code}).`);
-      process.exit(1);
-    }
-    fork();
   });
-  for (let i = 0; i < settings.workers; i++) fork();
-  const stop = () => {
-    stopping = true;
-    for (const worker of started.keys()) worker.process.kill("SIGTERM");
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  for (let i = 0; i < settings.workers; i++) cluster.fork();
+  process.on("SIGTERM", () => stop(0));
+  process.on("SIGINT", () => stop(0));
 }
 
 /** One server process: alone, or one of the cluster's workers. */

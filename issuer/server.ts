@@ -171,7 +171,7 @@ function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean)
 
 /**
  * A Node HTTP server over the issuer's core. It skips Web Request/Response objects, whose stream
- * machinery costs more per request in Node than minting the token; the Worker uses `issuer.fetch`.
+ * machinery costs more per request in Node than minting the token; the Worker uses `fetchHandler`.
  * Every refusal is JSON, including those of the HTTP parser.
  */
 export function createNodeServer(issuer: Issuer, options: NodeServerOptions): http.Server {

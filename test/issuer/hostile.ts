@@ -446,30 +446,6 @@ export function hostileBehaviour(label: string, start: StartIssuer): void {
         claim("ID token sub with NUL", { sub: "user\u0000" }, 401, "invalid_token", "'sub' claim"),
         claim("ID token sub that is not ASCII", { sub: "ユーザー" }, 401, "invalid_token", "printable ASCII"),
         claim("ID token sub with a lone surrogate", { sub: "u\ud800" }, 401, "invalid_token", "'sub' claim"),
-        {
-          name: "ID token naming sub twice",
-          body: text({ room: "r" }),
-          idToken: () =>
-            idp.rawIdToken(
-              (now) =>
-                `{"iss":"${idp.issuer}","aud":"${idp.audience}","sub":"user-42","sub":"admin","name":"G","iat":${now},"exp":${now + 300}}`,
-            ),
-          status: 401,
-          code: "invalid_token",
-          says: "names 'sub' twice",
-        },
-        {
-          name: "ID token naming name twice",
-          body: text({ room: "r" }),
-          idToken: () =>
-            idp.rawIdToken(
-              (now) =>
-                `{"iss":"${idp.issuer}","aud":"${idp.audience}","sub":"u","name":"Grace","name":"Admin","iat":${now},"exp":${now + 300}}`,
-            ),
-          status: 401,
-          code: "invalid_token",
-          says: "names 'name' twice",
-        },
       ];
       expect(await mismatches(cases)).toEqual([]);
       expect(

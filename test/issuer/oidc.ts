@@ -1,14 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  CompactSign,
-  exportJWK,
-  exportSPKI,
-  generateKeyPair,
-  type JWTPayload,
-  SignJWT,
-  UnsecuredJWT,
-} from "jose";
+import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from "jose";
 
 /** A stand-in identity provider on loopback: a real JWKS endpoint and ID tokens signed with its RSA key. */
 export interface TestProvider {
@@ -20,11 +12,6 @@ export interface TestProvider {
     claims?: JWTPayload,
     options?: { expiresIn?: number; issuer?: string; audience?: string },
   ): Promise<string>;
-  /**
-   * An ID token whose claims are `payloadText` exactly as written, signed with the published key:
-   * for claims no JSON serializer writes, such as a repeated name; it gets the time now in seconds.
-   */
-  rawIdToken(payloadText: (now: number) => string): Promise<string>;
   /** `alg: none`: no signature at all. */
   unsignedToken(): string;
   /** HS256 signed with the provider's public key as the HMAC secret (algorithm confusion). */
@@ -64,10 +51,6 @@ export async function startProvider(): Promise<TestProvider> {
     jwksUrl: `${base}/jwks.json`,
     idToken: (claims = {}, o = {}) =>
       new SignJWT(payload(claims, o.expiresIn ?? 300, o.issuer, o.audience))
-        .setProtectedHeader({ alg: "RS256", kid: "test-key", typ: "JWT" })
-        .sign(privateKey),
-    rawIdToken: (payloadText) =>
-      new CompactSign(new TextEncoder().encode(payloadText(now())))
         .setProtectedHeader({ alg: "RS256", kid: "test-key", typ: "JWT" })
         .sign(privateKey),
     unsignedToken: () => new UnsecuredJWT(payload({}, 300)).encode(),
