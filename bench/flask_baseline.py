@@ -1,8 +1,10 @@
-"""Baseline for `npm run bench:issuer`: the token endpoint as the seed guide writes it, Flask + PyJWT.
+"""Peer for `npm run bench:issuer`: the token endpoint as the seed guide writes it, Flask + PyJWT.
 
 Mints the same claims as issuer/claims.ts (HS256, typ JWT, nbf 30 s back) behind the same
-bearer-key check, so the benchmark compares like with like. Run with Debian's /usr/bin/python3.
-Env: PORT, JWT_APP_ID, JWT_APP_SECRET, ISSUER_API_KEYS (comma list), JITSI_DOMAIN.
+bearer-key check, so the benchmark compares like with like. It runs as it would in production,
+under gunicorn with threads (Debian's gunicorn, python3-flask, python3-jwt):
+  gunicorn --workers 2 --worker-class gthread --threads 8 --chdir bench flask_baseline:app
+Env: JWT_APP_ID, JWT_APP_SECRET, ISSUER_API_KEYS (comma list), JITSI_DOMAIN.
 """
 
 import hmac
@@ -11,7 +13,6 @@ import time
 
 import jwt
 from flask import Flask, jsonify, request
-from werkzeug.serving import WSGIRequestHandler
 
 APP_ID = os.environ["JWT_APP_ID"]
 SECRET = os.environ["JWT_APP_SECRET"]
@@ -48,9 +49,3 @@ def token():
     }
     signed = jwt.encode(claims, SECRET, algorithm="HS256", headers={"typ": "JWT"})
     return jsonify(token=signed, expiresAt=claims["exp"], url='https://%s/%s#jwt="%s"' % (DOMAIN, room, signed))
-
-
-if __name__ == "__main__":
-    # Keep-alive, so the baseline is not slowed by a TCP handshake per request.
-    WSGIRequestHandler.protocol_version = "HTTP/1.1"
-    app.run(host="127.0.0.1", port=int(os.environ["PORT"]), threaded=True)

@@ -1,7 +1,20 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+// Imported by subpath, so the bundle carries only the error classes used (the Worker has a size budget).
+import {
+  JOSEAlgNotAllowed,
+  JOSEError,
+  JWKSMultipleMatchingKeys,
+  JWKSNoMatchingKey,
+  JWTClaimValidationFailed,
+  JWTExpired,
+} from "jose/errors";
+import { createRemoteJWKSet } from "jose/jwks/remote";
+import type { JWTPayload, JWTVerifyGetKey } from "jose";
+import { jwtVerify } from "jose/jwt/verify";
+import { type KnownKey, matchApiKey } from "./apiKeys";
 import type { RoomUser } from "./claims";
 import type { IssuerConfig, OidcConfig } from "./config";
 import { HttpError } from "./errors";
+import { readUserField } from "./userFields";
 
 /** Who asked: an app backend holding an API key, or a user holding an OIDC ID token. */
 export interface Caller {
@@ -22,55 +35,54 @@ async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-/**
- * Compares a presented key with a known one in time that depends only on the known key's length:
- * no early exit, and a length mismatch is folded into the result instead of returning early.
- */
-function keysEqual(presented: Uint8Array, known: Uint8Array): boolean {
-  let diff = presented.length ^ known.length;
-  for (let i = 0; i < known.length; i++) diff |= known[i]! ^ (presented[i] ?? 0);
-  return diff === 0;
-}
-
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** A string claim, trimmed; absent when missing, not a string, or blank. */
-function stringClaim(payload: JWTPayload, claim: string): string | undefined {
+/**
+ * A name or email claim under the same field rules as the body's `user` (issuer/userFields.ts):
+ * absent when missing, null or blank; a 400 naming the claim when it breaks a rule.
+ */
+function identityClaim(payload: JWTPayload, claim: string, field: "name" | "email"): string | undefined {
   const value = payload[claim];
-  return typeof value === "string" && value.trim().length > 0 ? value.trim() : undefined;
-}
-
-/** The key set could not be fetched or read: the provider's fault, not the caller's. */
-class KeySetUnavailable extends Error {
-  constructor(cause: unknown) {
-    super("the OIDC key set could not be fetched or read", { cause });
-    this.name = "KeySetUnavailable";
+  if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) {
+    return undefined;
   }
+  return readUserField(field, value, `the ID token's '${claim}' claim`);
 }
 
 /**
  * Key lookup that tells the provider's failures (non-200, not JSON, not a key set, timeout, network)
  * apart from the token's: only "no key / several keys match this token" stays the caller's fault.
+ * jose passes what the lookup throws through jwtVerify unchanged.
  */
 function guardKeySet(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
   return async (header, token) => {
     try {
       return await getKey(header, token);
     } catch (err) {
-      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
-        throw err;
-      throw new KeySetUnavailable(err);
+      if (err instanceof JWKSNoMatchingKey || err instanceof JWKSMultipleMatchingKeys) throw err;
+      throw new HttpError(
+        503,
+        "oidc_unavailable",
+        "the identity provider's keys could not be fetched; try again",
+      );
     }
   };
 }
 
+/** OpenID Connect Core 2: `sub` is at most 255 ASCII characters. It becomes the user's id and the log's caller. */
+const SUBJECT_RE = /^[\x21-\x7e]{1,255}$/;
+
 /**
- * jose's requiredClaims checks presence only. `sub` must be a non-empty string, and a token for
- * several audiences must name this one as its authorized party (OpenID Connect Core 3.1.3.7).
+ * jose's requiredClaims checks presence only. `sub` must be 1 to 255 printable ASCII characters,
+ * and a token for several audiences must name this one as its authorized party (OpenID Connect
+ * Core 3.1.3.7).
  */
 function checkIdentityClaims(payload: JWTPayload, audience: string): string {
-  if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
-    throw unauthorized("invalid_token", "the bearer ID token's 'sub' claim must be a non-empty string");
+  if (typeof payload.sub !== "string" || !SUBJECT_RE.test(payload.sub)) {
+    throw unauthorized(
+      "invalid_token",
+      "the bearer ID token's 'sub' claim must be 1 to 255 printable ASCII characters",
+    );
   }
   if (Array.isArray(payload.aud) && payload.azp !== audience) {
     throw unauthorized(
@@ -89,25 +101,18 @@ function groupsOf(payload: JWTPayload, claim: string): string[] {
 
 /** Why jose refused an ID token, in words the caller can act on. */
 function oidcRefusal(err: unknown): HttpError {
-  if (err instanceof errors.JWTExpired)
-    return unauthorized("token_expired", "the bearer ID token has expired");
-  if (err instanceof errors.JWTClaimValidationFailed) {
+  if (err instanceof HttpError) return err;
+  if (err instanceof JWTExpired) return unauthorized("token_expired", "the bearer ID token has expired");
+  if (err instanceof JWTClaimValidationFailed) {
     return unauthorized(
       "invalid_token",
       `the bearer ID token's '${err.claim}' claim is not accepted (${err.reason})`,
     );
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) {
+  if (err instanceof JOSEAlgNotAllowed) {
     return unauthorized("invalid_token", "the bearer ID token uses an algorithm this issuer does not accept");
   }
-  if (err instanceof KeySetUnavailable) {
-    return new HttpError(
-      503,
-      "oidc_unavailable",
-      "the identity provider's keys could not be fetched; try again",
-    );
-  }
-  if (err instanceof errors.JOSEError) {
+  if (err instanceof JOSEError) {
     return unauthorized(
       "invalid_token",
       "the bearer ID token is not valid (bad signature, unknown key or malformed)",
@@ -124,7 +129,7 @@ export async function createAuthenticator(
   jwks?: JWTVerifyGetKey,
 ): Promise<Authenticate> {
   const encoder = new TextEncoder();
-  const known = await Promise.all(
+  const known: KnownKey[] = await Promise.all(
     // Callers are named in logs by a fingerprint of their key, never by the key.
     config.apiKeys.map(async (k) => ({
       bytes: encoder.encode(k),
@@ -135,10 +140,7 @@ export async function createAuthenticator(
   const getKey = oidc ? guardKeySet(jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
 
   function byApiKey(presented: string): Caller | undefined {
-    const bytes = encoder.encode(presented);
-    let match: string | undefined;
-    // Every configured key is compared, so the time taken does not depend on which one matched.
-    for (const k of known) if (keysEqual(bytes, k.bytes)) match = k.id;
+    const match = matchApiKey(encoder.encode(presented), known);
     return match ? { kind: "key", id: match, rooms: ["*"] } : undefined;
   }
 
@@ -155,8 +157,8 @@ export async function createAuthenticator(
       throw oidcRefusal(err);
     }
     const sub = checkIdentityClaims(payload, cfg.audience);
-    const name = stringClaim(payload, cfg.nameClaim);
-    const email = stringClaim(payload, cfg.emailClaim);
+    const name = identityClaim(payload, cfg.nameClaim, "name");
+    const email = identityClaim(payload, cfg.emailClaim, "email");
     return {
       kind: "oidc",
       id: `oidc:${sub}`,

@@ -1,15 +1,15 @@
 import { MAX_BODY_BYTES } from "./config";
 import { badRequest, bodyIncomplete, HttpError } from "./errors";
+import { parseIJson } from "./json";
 
-const tooLarge = () =>
+export const bodyTooLarge = (): HttpError =>
   new HttpError(413, "body_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
 
 /**
- * Reads a Web request's body, refusing it with 413 as soon as it passes MAX_BODY_BYTES. The stream
- * is always read with the cap: Content-Length only lets a declared oversized body be refused unread.
+ * Reads a Web request's body, refusing it with 413 as soon as it passes MAX_BODY_BYTES, whatever
+ * Content-Length claimed. (A declared length over the cap is refused earlier, before sign-in.)
  */
 export async function readCappedBody(request: Request): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -25,19 +25,19 @@ export async function readCappedBody(request: Request): Promise<Uint8Array> {
     size += next.value.byteLength;
     if (size > MAX_BODY_BYTES) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge();
+      throw bodyTooLarge();
     }
     chunks.push(next.value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) bytes.set(c, (offset += c.byteLength) - c.byteLength);
-  return bytes;
+  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Parses a JSON body of at most MAX_BODY_BYTES; every refusal names what to send instead. */
+/**
+ * Parses a JSON body of at most MAX_BODY_BYTES as I-JSON (issuer/json.ts): no repeated keys, no
+ * lone surrogates. Every refusal names what to send instead.
+ */
 export async function readJson(
   contentType: string | null,
   body: () => Promise<Uint8Array>,
@@ -51,16 +51,29 @@ export async function readJson(
     );
   }
   const bytes = await body();
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw bodyTooLarge();
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw badRequest("invalid_json", "the body is not valid UTF-8 text");
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("invalid_json", "the body is not valid JSON");
+  const parsed = parseIJson(text);
+  if ("value" in parsed) return parsed.value;
+  const { problem } = parsed;
+  const where = (path: string) => (path === "" ? "the body" : `the body's ${path}`);
+  switch (problem.kind) {
+    case "syntax":
+      throw badRequest("invalid_json", "the body is not valid JSON");
+    case "duplicate_key":
+      throw badRequest(
+        "duplicate_key",
+        `${where(problem.path)} has the key ${JSON.stringify(problem.key)} twice; send each key once`,
+      );
+    case "lone_surrogate":
+      throw badRequest(
+        "invalid_unicode",
+        `${where(problem.path)} is not well-formed Unicode: it holds a lone surrogate`,
+      );
   }
 }

@@ -3,7 +3,13 @@
  * `process.env`, the Worker reads its bindings: both use these same names, so one parser serves both.
  */
 
+/** A room as tokens carry it: lower-case ASCII, as Prosody compares it. */
 export const ROOM_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/**
+ * A room as callers may write it: ASCII in any case, lower-cased later. Spelled out instead of an
+ * `i` flag: with the `u` flag, case-insensitive matching folds the Kelvin sign (U+212A) to `k`.
+ */
+export const ROOM_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Asymmetric algorithms only: an HMAC or `none` entry would let a public key (or nothing) sign ID tokens. */
 export const OIDC_ALGORITHMS = [
   "RS256",
@@ -45,33 +51,34 @@ export interface IssuerConfig {
   oidc?: OidcConfig;
 }
 
-/** Environment variable names with their meaning, for the README table and error messages. */
-export const ENV_DOCS = {
-  JWT_APP_ID: "App id: the tokens' `iss` and `aud` (Prosody's JWT_APP_ID). Required.",
-  JWT_APP_SECRET: "HS256 secret shared with Prosody, at least 32 bytes. Required. Secret.",
-  JITSI_DOMAIN: "Meeting site hostname, used in the returned `url`. Required.",
-  ISSUER_API_KEYS: "Comma list of API keys (each at least 32 characters). Secret.",
-  ISSUER_MAX_TTL_SECONDS: "Longest token lifetime a caller may ask for (60-86400). Default 3600.",
-  ISSUER_RATE_LIMIT_PER_MINUTE:
-    "Token requests per caller per minute (Node; the Worker uses its binding). Default 60.",
-  ISSUER_ALLOW_ALL_ROOMS: 'Let callers whose room policy allows every room ask for room "*". Default false.',
-  ISSUER_CORS_ORIGINS: "Comma list of browser origins allowed to call the issuer. Default none.",
-  ISSUER_OIDC_ISSUER: "OIDC issuer URL; setting it (with audience and JWKS URL) turns OIDC on.",
-  ISSUER_OIDC_AUDIENCE: "Expected `aud` of the caller's ID token.",
-  ISSUER_OIDC_JWKS_URL: "JWKS URL of the provider (https; http only on loopback, for tests).",
-  ISSUER_OIDC_ALGORITHMS:
-    "Comma list of accepted ID token algorithms (asymmetric only). Default RS256,ES256.",
-  ISSUER_OIDC_NAME_CLAIM: "ID token claim used as the display name. Default name.",
-  ISSUER_OIDC_EMAIL_CLAIM: "ID token claim used as the email. Default email.",
-  ISSUER_OIDC_GROUPS_CLAIM: "ID token claim holding the caller's groups. Default groups.",
-  ISSUER_OIDC_MODERATOR_GROUP:
-    "Group whose members get moderator tokens. Default unset (no OIDC moderators).",
-  ISSUER_OIDC_ROOMS: "Comma list of rooms OIDC callers may ask for (`name`, `prefix*`, or `*`). Default *.",
-  PORT: "Node server port. Default 8080.",
-  HOST: "Node server bind address. Default 127.0.0.1 (the container sets 0.0.0.0).",
-} as const;
+/**
+ * The environment variables the issuer reads (the Worker as bindings, the Node server from its
+ * environment). The README documents each; test/issuer/readme.test.ts holds it to this list.
+ */
+export const ENV_NAMES = [
+  "JWT_APP_ID",
+  "JWT_APP_SECRET",
+  "JITSI_DOMAIN",
+  "ISSUER_API_KEYS",
+  "ISSUER_MAX_TTL_SECONDS",
+  "ISSUER_RATE_LIMIT_PER_MINUTE",
+  "ISSUER_ALLOW_ALL_ROOMS",
+  "ISSUER_CORS_ORIGINS",
+  "ISSUER_OIDC_ISSUER",
+  "ISSUER_OIDC_AUDIENCE",
+  "ISSUER_OIDC_JWKS_URL",
+  "ISSUER_OIDC_ALGORITHMS",
+  "ISSUER_OIDC_NAME_CLAIM",
+  "ISSUER_OIDC_EMAIL_CLAIM",
+  "ISSUER_OIDC_GROUPS_CLAIM",
+  "ISSUER_OIDC_MODERATOR_GROUP",
+  "ISSUER_OIDC_ROOMS",
+  "PORT",
+  "HOST",
+  "ISSUER_WORKERS",
+] as const;
 
-export type EnvName = keyof typeof ENV_DOCS;
+export type EnvName = (typeof ENV_NAMES)[number];
 export type IssuerEnv = Partial<Record<EnvName, string>>;
 
 export class IssuerConfigError extends Error {
@@ -94,7 +101,7 @@ export function configFromEnv(env: IssuerEnv): IssuerConfig {
   const problems: string[] = [];
   const need = (name: EnvName): string => {
     const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is not set: ${ENV_DOCS[name]}`);
+    if (!value) problems.push(`${name} is not set (see the README)`);
     return value ?? "";
   };
   const int = (name: EnvName, fallback: number, min: number, max: number): number => {
@@ -120,7 +127,7 @@ export function configFromEnv(env: IssuerEnv): IssuerConfig {
 
   const appId = need("JWT_APP_ID");
   const secret = env.JWT_APP_SECRET ?? "";
-  if (!secret) problems.push(`JWT_APP_SECRET is not set: ${ENV_DOCS.JWT_APP_SECRET}`);
+  if (!secret) problems.push("JWT_APP_SECRET is not set: the HS256 secret shared with Prosody");
   else if (new TextEncoder().encode(secret).length < 32) {
     problems.push("JWT_APP_SECRET must be at least 32 bytes; generate one with: openssl rand -hex 32");
   }

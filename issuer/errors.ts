@@ -15,4 +15,4 @@ export const badRequest = (code: string, message: string): HttpError => new Http
 
 /** The client stopped sending (hung up, or the stream broke) before the body was complete. */
 export const bodyIncomplete = (): HttpError =>
-  badRequest("body_incomplete", "the request body ended before it was complete; send the request again");
+  badRequest("body_incomplete", "the body ended before it was complete; send the request again");

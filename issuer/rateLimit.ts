@@ -49,12 +49,6 @@ class WindowCounts {
     return this.byKey.get(key);
   }
 
-  /** Whether a key without a live window could be given one now. */
-  hasRoom(): boolean {
-    this.dropExpired();
-    return this.byKey.size < this.maxKeys;
-  }
-
   /** Counts one hit; the new count, or undefined when the key has no window and the table is full. */
   hit(key: string): number | undefined {
     let w = this.live(key);
@@ -94,22 +88,73 @@ export function memoryLimiter(perMinute: number, options: WindowOptions = {}): R
 
 /** Counts failed sign-ins per client address; successful ones are never recorded. */
 export interface FailureLimiter {
-  /** Whether the address has used up its failures this minute (or cannot be tracked: fail closed). */
+  /** Whether the address has used up its failed sign-ins in its current minute. */
   blocked(address: string): boolean;
   recordFailure(address: string): void;
 }
 
 /**
- * In memory on both runtimes (on Workers, per isolate: a best-effort brake on guessing). Bounded
- * like `memoryLimiter`: while the table is full of live windows, untracked addresses are blocked.
+ * Failed sign-ins per client address (IPv4 address or IPv6 /64, issuer/address.ts), in memory on
+ * both runtimes (on Workers, per isolate: a best-effort brake on guessing).
+ *
+ * What it guarantees:
+ * - An address is refused only for its own failures: after `perMinute` failed sign-ins in its
+ *   one-minute window it gets 429 until that window ends, good credentials included (so a guesser
+ *   learns nothing). No other address's failures, and no number of them, ever block it: the table
+ *   being full blocks nobody.
+ * - Memory stays bounded: at most `maxKeys` addresses still counting, plus at most `maxKeys` blocked.
+ *   When more addresses than that fail within a minute, the oldest entries are forgotten first:
+ *   counts below the limit before blocks, since a block is evidence and a count of a few is not.
+ *
+ * What it does not do: stop a guesser who owns more addresses than the table holds. Such an attacker
+ * can make about `perMinute` guesses per address per minute either way, and API keys of 32 random
+ * characters or more are far out of reach at that rate. Blocking whole networks (a /48, a /32)
+ * under pressure was rejected: it would lock out every other customer of the attacker's hosting
+ * provider, which is the denial of service this design exists to prevent.
  */
 export function failureLimiter(perMinute: number, options: WindowOptions = {}): FailureLimiter {
-  const counts = new WindowCounts(options.maxKeys ?? 10_000, options.now ?? monotonicMs);
+  const maxKeys = options.maxKeys ?? 10_000;
+  const now = options.now ?? monotonicMs;
+  // Maps iterate in insertion order: `counting` in the order windows started, `blockedUntil` in the
+  // order blocks began (close to the order they end; a late expired entry only waits to be swept).
+  const counting = new Map<string, { start: number; count: number }>();
+  const blockedUntil = new Map<string, number>();
+
+  const dropOldest = (map: Map<string, unknown>) => map.delete(map.keys().next().value!);
+  const sweep = (t: number) => {
+    for (const [key, w] of counting) {
+      if (t - w.start < WINDOW_MS) break;
+      counting.delete(key);
+    }
+    for (const [key, until] of blockedUntil) {
+      if (t < until) break;
+      blockedUntil.delete(key);
+    }
+  };
+
   return {
     blocked: (address) => {
-      const w = counts.live(address);
-      return w ? w.count >= perMinute : !counts.hasRoom();
+      const until = blockedUntil.get(address);
+      return until !== undefined && now() < until;
     },
-    recordFailure: (address) => void counts.hit(address),
+    recordFailure: (address) => {
+      const t = now();
+      sweep(t);
+      let w = counting.get(address);
+      if (w && t - w.start >= WINDOW_MS) {
+        counting.delete(address);
+        w = undefined;
+      }
+      if (!w) {
+        if (counting.size >= maxKeys) dropOldest(counting);
+        w = { start: t, count: 0 };
+        counting.set(address, w);
+      }
+      if (++w.count < perMinute) return;
+      counting.delete(address);
+      blockedUntil.delete(address);
+      if (blockedUntil.size >= maxKeys) dropOldest(blockedUntil);
+      blockedUntil.set(address, w.start + WINDOW_MS);
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { JITSI_FEATURES, type RoomUser } from "./claims";
-import { ROOM_RE } from "./config";
+import { ROOM_NAME_RE } from "./config";
 import { badRequest } from "./errors";
+import { readUserField, type UserField } from "./userFields";
 
 /** A validated `POST /v1/token` body. `user` is optional here: OIDC callers get theirs from the ID token. */
 export interface TokenRequest {
@@ -12,14 +13,13 @@ export interface TokenRequest {
 }
 
 const TOP_KEYS = ["room", "user", "moderator", "ttlSeconds", "features"];
-const USER_KEYS = ["id", "name", "email", "avatar"];
+const USER_KEYS: UserField[] = ["id", "name", "email", "avatar"];
 const FEATURES: ReadonlySet<string> = new Set(JITSI_FEATURES);
-const EMAIL_RE = /^[^\s@"<>]+@[^\s@"<>]+\.[^\s@"<>]+$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
+function unknownKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
   const extra = Object.keys(obj).filter((k) => !allowed.includes(k));
   if (extra.length > 0) {
     throw badRequest(
@@ -29,47 +29,39 @@ function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: str
   }
 }
 
-function optionalString(obj: Record<string, unknown>, key: string, max: number): string | undefined {
-  const value = obj[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length === 0 || value.length > max) {
-    throw badRequest("invalid_user", `user.${key} must be a string of 1 to ${max} characters`);
-  }
-  return value;
-}
-
+/** The body's `user`, under the same field rules as an OIDC caller's identity (issuer/userFields.ts). */
 function parseUser(raw: unknown): RoomUser {
   if (!isObject(raw)) throw badRequest("invalid_user", 'user must be an object like {"name": "Ada"}');
   unknownKeys(raw, USER_KEYS, "user");
-  const name = optionalString(raw, "name", 256);
-  if (name === undefined || name.trim() === "") {
-    throw badRequest("invalid_user", "user.name is required: the name other participants see");
+  if (raw.name === undefined) {
+    throw badRequest("invalid_user", "user.name is required: the name others see");
   }
-  const email = optionalString(raw, "email", 254);
-  if (email !== undefined && !EMAIL_RE.test(email)) {
-    throw badRequest("invalid_user", "user.email must be an email address like ada@example.com");
-  }
-  const avatar = optionalString(raw, "avatar", 2048);
-  if (avatar !== undefined && !/^https:\/\/[^\s"<>]+$/.test(avatar)) {
-    throw badRequest("invalid_user", "user.avatar must be an https URL of an image");
-  }
-  const id = optionalString(raw, "id", 256);
-  return { id, name, email, avatar };
+  const optional = (field: UserField) =>
+    raw[field] === undefined ? undefined : readUserField(field, raw[field], `user.${field}`);
+  return {
+    id: optional("id"),
+    name: readUserField("name", raw.name, "user.name"),
+    email: optional("email"),
+    avatar: optional("avatar"),
+  };
 }
 
-/** Lower-cases and checks one Jitsi room name; `*` passes here and is checked against the caller later. */
+/**
+ * Checks one Jitsi room name and lower-cases it, as Prosody compares it; `*` passes here and is
+ * checked against the caller later. Only ASCII letters are accepted, so lower-casing cannot turn a
+ * look-alike (Kelvin sign, dotted capital I) into another room's name.
+ */
 export function parseRoom(raw: unknown): string {
   if (raw === undefined) throw badRequest("missing_room", 'room is required, like {"room": "standup"}');
   if (typeof raw !== "string") throw badRequest("invalid_room", "room must be a string");
   if (raw === "*") return raw;
-  const room = raw.toLowerCase();
-  if (!ROOM_RE.test(room)) {
+  if (!ROOM_NAME_RE.test(raw)) {
     throw badRequest(
       "invalid_room",
-      "room must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit (one room, no path)",
+      "room must be 1-128 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit (one room, no path)",
     );
   }
-  return room;
+  return raw.toLowerCase();
 }
 
 function parseFeatures(raw: unknown): Record<string, boolean> | undefined {

@@ -1,9 +1,9 @@
 import http from "node:http";
-import { BlockList } from "node:net";
+import { BlockList, type Socket } from "node:net";
 import { addressKey, parseAddress } from "./address";
 import { MAX_BODY_BYTES } from "./config";
-import { bodyIncomplete } from "./errors";
-import type { Issuer } from "./handler";
+import { badRequest, bodyIncomplete, HttpError } from "./errors";
+import { type Issuer, type IssuerResponse, refusal } from "./handler";
 
 /** Peers allowed to name the client in X-Real-IP: nginx on the Docker network, or on loopback. */
 const PROXY_PEERS = new BlockList();
@@ -41,7 +41,9 @@ function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = () => resolve(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1));
+    // Most bodies arrive in one chunk, which needs no copy.
+    const finish = () =>
+      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(0, MAX_BODY_BYTES + 1));
     const broken = () => reject(bodyIncomplete());
     // The client may have hung up while the request was being authenticated, before anyone listened.
     if (req.destroyed) return broken();
@@ -64,29 +66,196 @@ function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
 }
 
 /**
- * A Node HTTP server over the issuer's core. It skips Web Request/Response objects, whose stream
- * machinery costs more per request in Node than minting the token; the Worker uses `issuer.fetch`.
+ * Timeouts and limits of the Node server, chosen instead of Node's defaults, which give a client 60 s
+ * to send its headers and 300 s for its request, enforced only every 30 s. No idle-socket timeout
+ * (server.timeout): these cover every phase of a connection, answers are small enough to leave at
+ * once, and Node would re-arm its timer on every request at a cost of microseconds each.
  */
-export function createNodeServer(issuer: Issuer, onError: (err: unknown) => void): http.Server {
-  return http.createServer(async (req, res) => {
+export const NODE_SERVER_LIMITS = {
+  /** Time to send the request line and headers: slow-header (slowloris) clients are cut off. */
+  headersTimeout: 10_000,
+  /** Time to send the whole request; an 8 KiB body needs a fraction of it even on a poor link. */
+  requestTimeout: 15_000,
+  /** How long an idle kept-alive connection stays open. nginx (host mode) opens one per request. */
+  keepAliveTimeout: 5_000,
+  /** How often Node enforces the two request timeouts (its default of 30 s lets a slow client stay 40 s). */
+  connectionsCheckingInterval: 1_000,
+  /** Request line and headers together: ID tokens with many groups run to several KiB (Node's default). */
+  maxHeaderSize: 16 * 1024,
+};
+
+export interface NodeServerOptions {
+  /** Called with requests the server could not read or refused below the core (bad HTTP, timeouts). */
+  onError: (err: unknown) => void;
+  /** Overrides of NODE_SERVER_LIMITS; tests shorten the timeouts. */
+  limits?: Partial<typeof NODE_SERVER_LIMITS>;
+}
+
+/** What the HTTP parser's failures (Node's `clientError`) are answered with; anything else is a 400. */
+const PROTOCOL_REFUSALS: Record<string, (limits: typeof NODE_SERVER_LIMITS) => HttpError> = {
+  HPE_HEADER_OVERFLOW: (l) =>
+    new HttpError(
+      431,
+      "headers_too_large",
+      `the request line and headers must be at most ${l.maxHeaderSize} bytes`,
+    ),
+  ERR_HTTP_REQUEST_TIMEOUT: (l) =>
+    new HttpError(
+      408,
+      "request_timeout",
+      `send the headers within ${l.headersTimeout / 1000} s and the whole request within ${l.requestTimeout / 1000} s`,
+    ),
+};
+
+/**
+ * A whole HTTP/1.1 response written straight to a socket whose request the parser gave up on: Node
+ * has no ServerResponse for it. The status line and headers are fixed; the body is JSON.stringify's.
+ */
+function rawResponse(err: HttpError): string {
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+  return [
+    `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}`,
+    "content-type: application/json; charset=utf-8",
+    "cache-control: no-store",
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+    "",
+    body,
+  ].join("\r\n");
+}
+
+type Header = (name: string) => string | null;
+
+/** Refusals of the request's framing, which the core never sees: it speaks of headers and bodies. */
+function framingRefusal(req: http.IncomingMessage, header: Header): HttpError | undefined {
+  const coding = header("transfer-encoding");
+  // Node's parser refuses some codings itself (chunked twice); this catches those it lets through.
+  // Node's parser accepts "gzip, chunked" and hands the gzip bytes over as if they were the body.
+  if (coding !== null && coding.trim().toLowerCase() !== "chunked") {
+    return new HttpError(
+      501,
+      "unsupported_transfer_encoding",
+      `send the body with Content-Length, or with 'Transfer-Encoding: chunked' alone (got '${coding}')`,
+    );
+  }
+  // RFC 9112 3.2; Node's own check (requireHostHeader) answers with an empty 400, so it is off.
+  if (req.httpVersion === "1.1" && header("host") === null) {
+    return badRequest("missing_host", "HTTP/1.1 requests must carry a Host header");
+  }
+  return undefined;
+}
+
+/**
+ * Whether the connection may carry another request after this answer. When the answer goes out
+ * before the body was read (refused before sign-in, over the cap, ...), Node reads and discards the
+ * rest so that the next request can follow: safe only when the rest is declared and within the cap.
+ * Otherwise the connection closes, so an unauthenticated client cannot make the server read an
+ * endless upload. A client still waiting for `100 Continue` has not sent its body: close too.
+ */
+function mayKeepAlive(req: http.IncomingMessage, header: Header, awaitingContinue: boolean): boolean {
+  if (req.complete) return true;
+  if (awaitingContinue) return false;
+  const declared = header("content-length");
+  return declared !== null && Number(declared) <= MAX_BODY_BYTES;
+}
+
+/** Writes an answer; its headers object is the answer's own, so it is completed in place. */
+function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean): void {
+  const { headers } = out;
+  // Without a length Node would send the answer chunked, which costs a write and bytes per response.
+  if (out.body !== null) headers["content-length"] = String(Buffer.byteLength(out.body));
+  if (!keepAlive) headers.connection = "close";
+  res.writeHead(out.status, headers);
+  res.end(out.body ?? undefined);
+}
+
+/**
+ * A Node HTTP server over the issuer's core. It skips Web Request/Response objects, whose stream
+ * machinery costs more per request in Node than minting the token; the Worker uses `fetchHandler`.
+ * Every refusal is JSON, including those of the HTTP parser.
+ */
+export function createNodeServer(issuer: Issuer, options: NodeServerOptions): http.Server {
+  const limits = { ...NODE_SERVER_LIMITS, ...options.limits };
+  const { onError } = options;
+  /** The last response of each connection, so a parser error never writes into one half sent. */
+  const latest = new WeakMap<Socket, http.ServerResponse>();
+  /** Connections whose last answer said they close: nothing more is written to them. */
+  const closing = new WeakSet<Socket>();
+  const answer = (res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean) => {
+    if (!keepAlive) closing.add(res.socket!);
+    send(res, out, keepAlive);
+  };
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
+    latest.set(req.socket, res);
+    // A client that sent `Expect: 100-continue` gets it only once its credentials are accepted.
+    let awaitingContinue = expectsContinue;
+    // Every value of every header, in one pass over the raw headers: Node's own `headers` keeps only
+    // the first Authorization and Content-Type, while the core must see repeats to refuse them.
+    const values = req.headersDistinct;
+    const header: Header = (name) => {
+      const all = values[name];
+      return all === undefined ? null : all.length === 1 ? all[0]! : all.join(", ");
+    };
     try {
-      const header = (name: string): string | null => {
-        const value = req.headers[name];
-        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-      };
-      const out = await issuer.handle({
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        header,
-        client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
-        body: () => readCapped(req),
-      });
-      res.writeHead(out.status, out.headers);
-      res.end(out.body ?? undefined);
+      const refused = framingRefusal(req, header);
+      if (refused) onError(refused);
+      const out = refused
+        ? refusal(refused)
+        : await issuer.handle({
+            method: req.method ?? "GET",
+            url: req.url ?? "/",
+            header,
+            client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
+            body: () => {
+              if (awaitingContinue) {
+                res.writeContinue();
+                awaitingContinue = false;
+              }
+              return readCapped(req);
+            },
+          });
+      answer(res, out, mayKeepAlive(req, header, awaitingContinue));
     } catch (err) {
       onError(err);
-      if (!res.headersSent) res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
-      res.end(JSON.stringify({ error: { code: "bad_request", message: "the request could not be read" } }));
+      if (res.headersSent) return void res.destroy();
+      answer(res, refusal(badRequest("bad_request", "the request could not be read")), false);
     }
+  }
+
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      connectionsCheckingInterval: limits.connectionsCheckingInterval,
+      maxHeaderSize: limits.maxHeaderSize,
+      requireHostHeader: false,
+    },
+    (req, res) => void serve(req, res, false),
+  );
+  server.on("checkContinue", (req, res) => void serve(req, res, true));
+  server.on("checkExpectation", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const err = new HttpError(417, "expectation_failed", "the only expectation understood is 100-continue");
+    onError(err);
+    answer(res, refusal(err), false);
   });
+  server.on("clientError", (err: NodeJS.ErrnoException & { reason?: string }, socket: Socket) => {
+    onError(err);
+    // As Node's own handler: never write into an answer under way, nor to a gone client; and never
+    // a second answer after one that said the connection closes.
+    const current = latest.get(socket);
+    const underWay = current?.headersSent && !current.writableFinished;
+    if (err.code === "ECONNRESET" || !socket.writable || underWay || closing.has(socket)) {
+      return void socket.destroy();
+    }
+    const refused =
+      PROTOCOL_REFUSALS[err.code ?? ""]?.(limits) ??
+      badRequest(
+        "bad_request",
+        `the request is not valid HTTP/1.1: ${err.reason ?? err.code ?? "unreadable"}`,
+      );
+    socket.end(rawResponse(refused), () => socket.destroy());
+  });
+  return server;
 }

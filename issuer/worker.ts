@@ -1,5 +1,6 @@
 import { configFromEnv, IssuerConfigError, type IssuerEnv } from "./config";
-import { createHandler, type Handler } from "./handler";
+import { HttpError } from "./errors";
+import { createHandler, type Handler, refusal } from "./handler";
 import { bindingLimiter, type RateLimitBinding } from "./rateLimit";
 
 /** Bindings: plain-text and secret-text settings under the env names of issuer/config.ts, plus the limiter. */
@@ -13,13 +14,8 @@ let handler: Promise<Handler> | undefined;
 function misconfigured(err: unknown): Handler {
   const problems = err instanceof IssuerConfigError ? err.problems : [(err as Error)?.name ?? "error"];
   console.log(JSON.stringify({ event: "misconfigured", problems }));
-  return async () =>
-    new Response(
-      JSON.stringify({
-        error: { code: "misconfigured", message: "the issuer's settings are invalid; see its logs" },
-      }),
-      { status: 503, headers: { "content-type": "application/json; charset=utf-8" } },
-    );
+  const out = refusal(new HttpError(503, "misconfigured", "the issuer's settings are invalid; see its logs"));
+  return async () => new Response(out.body, out);
 }
 
 export default {

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { buildRoomClaims, importHmacKey, signRoomToken } from "../issuer/claims";
 import { HttpError } from "../issuer/errors";
 import { parseRoom } from "../issuer/request";
+import { userFieldProblem } from "../issuer/userFields";
 
 const USAGE =
   "usage: npm run token -- --room <room> --name <display name> [--moderator] [--ttl <seconds>]\n" +
@@ -30,7 +31,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
     problems.push(`--room: ${(err as HttpError).message}`);
   }
   const name = values.name?.trim();
-  if (!name) problems.push("--name is required: the display name other participants see");
+  // The same display name rules as the issuer's callers (issuer/userFields.ts).
+  const nameProblem = values.name === undefined ? "is required" : userFieldProblem("name", values.name);
+  if (nameProblem) problems.push(`--name ${nameProblem}: the display name other participants see`);
   const ttl = Number(values.ttl);
   if (!/^\d+$/.test(values.ttl) || ttl < 60 || ttl > 86400) {
     problems.push(`--ttl must be a whole number of seconds from 60 to 86400 (got '${values.ttl}')`);

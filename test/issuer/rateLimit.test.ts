@@ -74,18 +74,51 @@ describe("failed sign-in limiter", () => {
     expect(failures.blocked("198.51.100.1")).toBe(false);
   });
 
-  it("refuses a new address while the table is full of live failures, instead of forgetting them", () => {
+  it("never blocks an address for other addresses' failures: a full table blocks nobody", () => {
     const clock = manualClock();
     const failures = failureLimiter(3, { maxKeys: 2, now: clock.now });
     failures.recordFailure("a");
     failures.recordFailure("b");
-    expect(failures.blocked("a")).toBe(false);
-    expect(failures.blocked("c")).toBe(true);
-    failures.recordFailure("c");
+    // Before: the table was full of live counts, so "c" (never seen) was refused.
+    expect(failures.blocked("c")).toBe(false);
+    failures.recordFailure("c"); // forgets "a", the oldest count
+    expect(["a", "b", "c"].map((x) => failures.blocked(x))).toEqual([false, false, false]);
+  });
+
+  it("still blocks an address that reaches the limit while the table is flooded", () => {
+    const clock = manualClock();
+    const failures = failureLimiter(3, { maxKeys: 100, now: clock.now });
+    for (let i = 0; i < 10_000; i++) failures.recordFailure(`flood-${i}`);
+    for (let i = 0; i < 3; i++) failures.recordFailure("guesser");
+    expect(failures.blocked("guesser")).toBe(true);
+    // More flooding does not lift the block: blocks are kept apart from counts below the limit.
+    for (let i = 0; i < 10_000; i++) failures.recordFailure(`flood-again-${i}`);
+    expect(failures.blocked("guesser")).toBe(true);
+    expect(failures.blocked("bystander")).toBe(false);
+    clock.advance(60_000);
+    expect(failures.blocked("guesser")).toBe(false);
+  });
+
+  it("forgets the oldest blocks first when more addresses are blocked than it holds, and stays bounded", () => {
+    const clock = manualClock();
+    const failures = failureLimiter(1, { maxKeys: 3, now: clock.now });
+    for (const address of ["a", "b", "c"]) {
+      failures.recordFailure(address);
+      clock.advance(1);
+    }
+    expect(["a", "b", "c"].map((x) => failures.blocked(x))).toEqual([true, true, true]);
+    failures.recordFailure("d");
+    expect(["a", "b", "c", "d"].map((x) => failures.blocked(x))).toEqual([false, true, true, true]);
+  });
+
+  it("counts a window from its first failure: failures a minute apart never add up", () => {
+    const clock = manualClock();
+    const failures = failureLimiter(2, { now: clock.now });
     failures.recordFailure("a");
+    clock.advance(60_000);
+    failures.recordFailure("a");
+    expect(failures.blocked("a")).toBe(false);
     failures.recordFailure("a");
     expect(failures.blocked("a")).toBe(true);
-    clock.advance(60_000);
-    expect(failures.blocked("c")).toBe(false);
   });
 });

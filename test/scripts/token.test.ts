@@ -59,6 +59,18 @@ describe("npm run token", () => {
     { name: "no room", args: ["--name", "n"], says: /room is required/ },
     { name: "a room with a path", args: ["--room", "a/b", "--name", "n"], says: /--room: room must be/ },
     { name: "no name", args: ["--room", "r"], says: /--name is required/ },
+    { name: "a blank name", args: ["--room", "r", "--name", "   "], says: /--name must not be blank/ },
+    {
+      name: "a name with a right-to-left override",
+      args: ["--room", "r", "--name", "Ad\u202Egnp.exe"],
+      says: /--name must not hold control or invisible formatting characters \(found U\+202E\)/,
+    },
+    {
+      name: "a name of 129 characters",
+      args: ["--room", "r", "--name", "n".repeat(129)],
+      says: /at most 128/,
+    },
+    { name: "a room with a Kelvin sign", args: ["--room", "\u212Aitchen", "--name", "n"], says: /ASCII/ },
     {
       name: "a TTL that is not a number",
       args: ["--room", "r", "--name", "n", "--ttl", "1h"],

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildSync } from "esbuild";
+import { afterAll, describe, expect, it } from "vitest";
+import { request } from "./client";
+import { verifyWithPyJwt } from "./pyjwt";
+import { ROOT } from "./targets";
+
+/**
+ * The peers `npm run bench:issuer` measures the issuer against must do the same work: the same
+ * claims, signed so that Prosody accepts them. Otherwise its ratios compare unlike things.
+ */
+
+const secret = randomBytes(32).toString("hex");
+const key = randomBytes(32).toString("hex");
+const env = {
+  PATH: process.env.PATH,
+  JWT_APP_ID: "jitsi-stack",
+  JWT_APP_SECRET: secret,
+  JITSI_DOMAIN: "meet.example.com",
+  ISSUER_API_KEYS: key,
+  PYTHONDONTWRITEBYTECODE: "1", // gunicorn imports bench/flask_baseline.py: no __pycache__ in the tree
+};
+const dir = mkdtempSync(path.join(tmpdir(), "bench-peers-"));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts a peer on a free port and resolves with the port, read from what it prints. */
+function startPeer(
+  cmd: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+  port: RegExp,
+): Promise<number> {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...env, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = port.exec(output);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout!.on("data", read);
+    child.stderr!.on("data", read);
+    child.once("exit", (code) => reject(new Error(`${cmd} exited with ${code}: ${output}`)));
+  });
+}
+
+async function mint(port: number) {
+  const res = await request(`http://127.0.0.1:${port}/v1/token`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ room: "Bench-Room", user: { name: "Bench" }, ttlSeconds: 600 }),
+  });
+  expect(res.status).toBe(200);
+  const { token } = (await res.json()) as { token: string };
+  const checked = verifyWithPyJwt("jitsi-stack", secret, token);
+  expect(checked.reason).toBe("");
+  const { iat, nbf, exp, ...rest } = checked.claims!;
+  return { rest, times: [(iat as number) - (nbf as number), (exp as number) - (iat as number)] };
+}
+
+const expected = {
+  rest: {
+    iss: "jitsi-stack",
+    aud: "jitsi-stack",
+    sub: "meet.jitsi",
+    room: "bench-room",
+    context: { user: { name: "Bench", moderator: false, affiliation: "member" } },
+  },
+  times: [30, 600],
+};
+
+describe("benchmark peers", () => {
+  it("the jose-only server mints the issuer's claims, as Prosody accepts them", async () => {
+    const bundle = buildSync({
+      absWorkingDir: ROOT,
+      entryPoints: ["bench/jose-only.ts"],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      logLevel: "silent",
+    });
+    writeFileSync(path.join(dir, "jose-only.mjs"), bundle.outputFiles[0]!.text);
+    const port = await startPeer(process.execPath, [path.join(dir, "jose-only.mjs")], {}, /"port":(\d+)/);
+    expect(await mint(port)).toEqual(expected);
+  });
+
+  it("the seed's Flask + PyJWT code runs under gunicorn with threads and mints the same claims", async () => {
+    const port = await startPeer(
+      "/usr/bin/gunicorn",
+      [
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "2",
+        "--chdir",
+        "bench",
+        "--bind",
+        "127.0.0.1:0",
+        "flask_baseline:app",
+      ],
+      {},
+      /Listening at: http:\/\/127\.0\.0\.1:(\d+)/,
+    );
+    expect(await mint(port)).toEqual(expected);
+  });
+});
