@@ -34,7 +34,7 @@ function issuerHostExtras(settings: Settings, jwtAppSecret: string, apiKeys: str
       permissions: f.mode,
       compress: f.compress,
     })),
-    { path: host.envFile, content: formatEnv(host.envEntries), permissions: "0600" },
+    { path: host.envFile, content: formatEnv(host.envEntries), permissions: "0600", compress: true },
   ];
   return { files, composeFiles: [host.composeFile] };
 }

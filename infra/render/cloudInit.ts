@@ -42,7 +42,22 @@ export { USER_DATA_LIMIT_BYTES } from "./vmBase";
 /** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
 const COMPRESS_ABOVE_BYTES = 4096;
 
-const vmScript = (name: string) => readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
+/**
+ * A VM script as the VM gets it: without its whole-line comments, which are half its size and stay in
+ * the repository's copy (infra/vm/). A here-document could hold a line that looks like a comment, so a
+ * script with one is refused rather than altered.
+ */
+export function vmScript(name: string): string {
+  const text = readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
+  if (text.includes("<<"))
+    throw new Error(`infra/vm/${name} has a here-document; its comments cannot be dropped safely`);
+  const [shebang, ...rest] = text.split("\n");
+  // shellcheck directives stay: they are part of what makes the script pass the linter.
+  const code = rest.filter((line) => !/^\s*#/.test(line) || /^\s*# shellcheck /.test(line));
+  return [shebang, `# jitsi-stack infra/vm/${name}; the repository's copy is documented.`, ...code].join(
+    "\n",
+  );
+}
 
 /**
  * Gzip whose bytes depend only on the input. Node's zlib writes the build's OS into the header (3 on
@@ -60,9 +75,14 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
     // cloud-init's default owner is root:root; naming it on every file costs user-data for nothing.
     ...(file.owner ? { owner: file.owner } : {}),
   };
-  if (file.compress || Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES) {
+  const packed =
+    file.compress || Buffer.byteLength(file.content) > COMPRESS_ABOVE_BYTES
+      ? deterministicGzip(file.content).toString("base64")
+      : undefined;
+  // A short file can come out longer in gzip and base64: then it goes as it is.
+  if (packed !== undefined && packed.length < Buffer.byteLength(file.content)) {
     entry.encoding = "gz+b64";
-    entry.content = deterministicGzip(file.content).toString("base64");
+    entry.content = packed;
   } else {
     entry.content = file.content;
   }
@@ -80,7 +100,11 @@ export function renderCloudInit(input: CloudInitInput): string {
   };
   const renewal = renewalUnits(units);
   const files: VmFile[] = [
-    { path: `${VM_LAYOUT.jitsiDir}/.env`, content: formatEnv(input.env), permissions: "0600" },
+    {
+      path: `${VM_LAYOUT.jitsiDir}/.env`,
+      content: formatEnv(input.env),
+      permissions: "0600",
+    },
     {
       path: VM_LAYOUT.releaseFile,
       content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",

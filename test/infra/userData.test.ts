@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { OIDC_ALGORITHMS } from "../../issuer/config";
+import { writtenFiles } from "../helpers/userData";
 import { USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudInit";
 import { revealSecrets } from "../../scripts/lib/offlineEngine";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
@@ -72,8 +73,11 @@ describe("user-data with the issuer on the VM", () => {
 
   it("keeps 4 KiB of headroom with the heaviest settings, and stays a valid cloud-config", async () => {
     const userData = await hostUserData(HEAVY, ["jwtAppSecret", "issuerApiKeys"]);
-    expect(userData).toContain(`JWT_APP_ID=${HEAVY.jwtAppId}`);
-    expect(userData).toContain("ISSUER_OIDC_JWKS_URL=");
+    const written = writtenFiles(userData)
+      .map((f) => f.content)
+      .join("\n");
+    expect(written).toContain(`JWT_APP_ID=${HEAVY.jwtAppId}`);
+    expect(written).toContain("ISSUER_OIDC_JWKS_URL=");
     expectHeadroom("heavy settings", userData);
     const dir = mkdtempSync(path.join(tmpdir(), "user-data-"));
     try {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_MOUNT_DIRS, VM_LAYOUT } from "../../../config/versions";
 import {
+  vmScript,
   deterministicGzip,
   renderCloudInit,
   USER_DATA_LIMIT_BYTES,
@@ -193,7 +194,7 @@ describe("cloud-init user-data", () => {
       ["/usr/local/sbin/jitsi-stack-block-metadata", "block-metadata.sh"],
       ["/usr/local/sbin/jitsi-stack-renew-cert", "renew-cert.sh"],
     ]) {
-      expect(writtenContent(text, script!), script).toBe(readFileSync(`infra/vm/${source}`, "utf8"));
+      expect(writtenContent(text, script!), script).toBe(vmScript(source!));
       expect(file(text, script!)?.permissions).toBe("0755");
     }
   });
@@ -232,6 +233,22 @@ describe("cloud-init user-data", () => {
     expect(written.encoding).toBe("gz+b64");
     expect(gunzipSync(Buffer.from(written.content, "base64")).toString()).toBe(big);
     expect(cloudInitSchema(text).ok).toBe(true);
+  });
+
+  it("sends the VM scripts without their comments, every line of code kept, and still valid shell", () => {
+    for (const source of ["install-jitsi.sh", "mount-state.sh", "block-metadata.sh", "renew-cert.sh"]) {
+      const original = readFileSync(`infra/vm/${source}`, "utf8");
+      const sent = vmScript(source);
+      const code = (text: string) => text.split("\n").filter((line) => !/^\s*#/.test(line));
+      expect(code(sent), source).toEqual(code(original));
+      expect(sent.startsWith("#!/bin/sh\n# jitsi-stack infra/vm/")).toBe(true);
+      expect(sent.length).toBeLessThan(original.length);
+      const file = path.join(work, `sent-${source}`);
+      writeFileSync(file, sent);
+      expect(spawnSync("sh", ["-n", file]).status, source).toBe(0);
+      const lint = spawnSync("shellcheck", [file], { encoding: "utf8" });
+      expect(lint.status, lint.stdout).toBe(0);
+    }
   });
 
   it("compresses to the same bytes on every machine: no OS byte from the build, no timestamp", () => {
