@@ -42,13 +42,16 @@ export { USER_DATA_LIMIT_BYTES } from "./vmBase";
 /** Files larger than this are written gzip-compressed, to stay under the user-data limit. */
 const COMPRESS_ABOVE_BYTES = 4096;
 
+/** A VM script (infra/vm/) exactly as the repository holds it. */
+export const vmScriptSource = (name: string) => readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
+
 /**
  * A VM script as the VM gets it: without its whole-line comments, which are half its size and stay in
  * the repository's copy (infra/vm/). A here-document could hold a line that looks like a comment, so a
  * script with one is refused rather than altered.
  */
 export function vmScript(name: string): string {
-  const text = readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
+  const text = vmScriptSource(name);
   if (text.includes("<<"))
     throw new Error(`infra/vm/${name} has a here-document; its comments cannot be dropped safely`);
   const [shebang, ...rest] = text.split("\n");

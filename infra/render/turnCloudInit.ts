@@ -1,9 +1,7 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Settings } from "../../config/schema";
 import { COTURN, TURN_VM_LAYOUT } from "../../config/versions";
 import { shellCommand } from "../../scripts/lib/shell";
-import { type VmFile, writeFile } from "./cloudInit";
+import { type VmFile, vmScriptSource, writeFile } from "./cloudInit";
 import { coturnAptPin, coturnDropIn, coturnOptions, formatCoturnConfig } from "./coturn";
 import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
@@ -19,8 +17,6 @@ export interface TurnCloudInitInput {
 const SETTINGS_FILE = "/etc/jitsi-stack/turn-setup.env";
 /** Let's Encrypt counts 5 failed validations per hostname an hour; four tries an hour stay under it. */
 const RETRY_SECONDS = 900;
-
-const vmScript = (name: string) => readFileSync(path.join(__dirname, "..", "vm", name), "utf8");
 
 /** The settings file of turn-setup.sh: one shell-quoted assignment a line. */
 export function turnSetupSettings(settings: Settings): string {
@@ -75,8 +71,8 @@ export function renderTurnCloudInit(input: TurnCloudInitInput): string {
     { path: TURN_VM_LAYOUT.coturnDropIn, content: coturnDropIn(), permissions: "0644" },
     { path: TURN_VM_LAYOUT.aptPin, content: coturnAptPin(), permissions: "0644" },
     { path: SETTINGS_FILE, content: turnSetupSettings(settings), permissions: "0644" },
-    { path: TURN_VM_LAYOUT.setupScript, content: vmScript("turn-setup.sh"), permissions: "0755" },
-    { path: TURN_VM_LAYOUT.deployHook, content: vmScript("turn-deploy-cert.sh"), permissions: "0755" },
+    { path: TURN_VM_LAYOUT.setupScript, content: vmScriptSource("turn-setup.sh"), permissions: "0755" },
+    { path: TURN_VM_LAYOUT.deployHook, content: vmScriptSource("turn-deploy-cert.sh"), permissions: "0755" },
     {
       path: `/etc/systemd/system/${TURN_VM_LAYOUT.setupUnit}`,
       content: turnSetupUnit(),

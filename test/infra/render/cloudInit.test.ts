@@ -16,7 +16,7 @@ import {
 } from "../../../infra/render/cloudInit";
 import { jitsiEnvEntries } from "../../../infra/render/jitsiEnv";
 import { fakePasswords, REFERENCE_DIR, settingsWith } from "../../helpers/settings";
-import { writtenFiles } from "../../helpers/userData";
+import { cloudInitSchema, writtenFiles } from "../../helpers/userData";
 
 interface WriteFile {
   path: string;
@@ -69,14 +69,6 @@ const unitFile = (text: string) => writtenContent(text, "/etc/systemd/system/jit
 /** The install step's arguments, from the unit's ExecStartPre line. */
 const installArgs = (text: string) =>
   /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-install (.*)$/m.exec(unitFile(text))![1]!.split(" ");
-
-/** Runs Debian's cloud-init schema validator on a document. */
-function cloudInitSchema(text: string): { ok: boolean; output: string } {
-  const target = path.join(work, `user-data-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(target, text);
-  const result = spawnSync("cloud-init", ["schema", "--config-file", target], { encoding: "utf8" });
-  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
-}
 
 describe("cloud-init user-data", () => {
   it("passes cloud-init's own schema validation", () => {
