@@ -1,10 +1,10 @@
 import path from "node:path";
-import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag } from "./lib/cli";
-import { runBackup } from "./lib/backup";
-import { onInterrupt } from "./lib/interrupt";
-import { type CommandRunner, spawnRunner } from "./lib/runner";
-import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/ssh";
-import { readStackOutputs, releaseFromOutputs } from "./lib/stack-outputs";
+import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag } from "./lib/shared/cli";
+import { runBackup } from "./lib/backup/backup";
+import { onInterrupt } from "./lib/shared/interrupt";
+import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
+import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/shared/ssh";
+import { readStackOutputs, releaseFromOutputs } from "./lib/shared/stack-outputs";
 
 export const BACKUP_HELP = `Usage: npm run backup -- --stack STACK [--keep N] [--out DIR]
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseDocument, visit } from "yaml";
 import { NAMESPACE, offlinePlaceholder, STACK_FILE_ENV } from "../config/schema";
 import { VM_LAYOUT } from "../config/versions";
-import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/cli";
+import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/shared/cli";
 import {
   type OfflineRun,
   type PlannedResource,
@@ -12,9 +12,9 @@ import {
   redactText,
   revealSecrets,
   runOffline,
-} from "./lib/offlineEngine";
-import { formatPlanTable } from "./lib/planSummary";
-import { readStackConfig, StackFileError } from "./lib/stackConfig";
+} from "./lib/render/offlineEngine";
+import { formatPlanTable } from "./lib/render/planSummary";
+import { readStackConfig, StackFileError } from "./lib/shared/stackConfig";
 
 const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
 

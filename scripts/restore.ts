@@ -1,12 +1,21 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { exitWith, EXIT, type Io, parseFlags, processIo, required, stackFlag, UsageError } from "./lib/cli";
-import { onInterrupt } from "./lib/interrupt";
-import { manifestPathFor } from "./lib/manifest";
-import { runRestore } from "./lib/restore";
-import { type CommandRunner, spawnRunner } from "./lib/runner";
-import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/ssh";
-import { readStackOutputs, releaseFromOutputs } from "./lib/stack-outputs";
+import {
+  exitWith,
+  EXIT,
+  type Io,
+  parseFlags,
+  processIo,
+  required,
+  stackFlag,
+  UsageError,
+} from "./lib/shared/cli";
+import { onInterrupt } from "./lib/shared/interrupt";
+import { manifestPathFor } from "./lib/archive/manifest";
+import { runRestore } from "./lib/restore/restore";
+import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
+import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from "./lib/shared/ssh";
+import { readStackOutputs, releaseFromOutputs } from "./lib/shared/stack-outputs";
 
 export const RESTORE_HELP = `Usage: npm run restore -- --stack STACK --from FILE [--dry-run]
 

@@ -1,9 +1,18 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag, UsageError } from "./lib/cli";
-import { runBackup } from "./lib/backup";
-import { onInterrupt } from "./lib/interrupt";
-import { type CommandRunner, spawnRunner } from "./lib/runner";
+import {
+  exitWith,
+  EXIT,
+  intFlag,
+  type Io,
+  parseFlags,
+  processIo,
+  stackFlag,
+  UsageError,
+} from "./lib/shared/cli";
+import { runBackup } from "./lib/backup/backup";
+import { onInterrupt } from "./lib/shared/interrupt";
+import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
 import {
   explicitTargetFromFlags,
   isStackHost,
@@ -11,9 +20,9 @@ import {
   TARGET_FLAGS,
   targetHelp,
   targetFromOutputs,
-} from "./lib/ssh";
-import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/stack-outputs";
-import { runTeardown } from "./lib/teardown";
+} from "./lib/shared/ssh";
+import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/shared/stack-outputs";
+import { runTeardown } from "./lib/teardown/teardown";
 
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
 

@@ -1,7 +1,16 @@
 import { readFileSync } from "node:fs";
-import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag, UsageError } from "./lib/cli";
-import { type CommandRunner, spawnRunner } from "./lib/runner";
-import { readStackOutputs } from "./lib/stack-outputs";
+import {
+  exitWith,
+  EXIT,
+  intFlag,
+  type Io,
+  parseFlags,
+  processIo,
+  stackFlag,
+  UsageError,
+} from "./lib/shared/cli";
+import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
+import { readStackOutputs } from "./lib/shared/stack-outputs";
 import { formatTable } from "./lib/verify/checks";
 import { runVerify, type VerifyOptions } from "./lib/verify/run";
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { settingsTable } from "../scripts/lib/settingsTable";
+import { settingsTable } from "../scripts/lib/docs/settingsTable";
 import { craftFormat1Backup, makeJitsiTree, snapshot } from "./helpers/jitsi-tree";
 
 const readme = readFileSync("README.md", "utf8");
@@ -18,7 +18,7 @@ describe("README", () => {
 
   it("its settings table is the schema's documentation", () => {
     const section = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
-    // Regenerate with: node -r ts-node/register/transpile-only scripts/lib/settingsTable.ts
+    // Regenerate with: node -r ts-node/register/transpile-only scripts/lib/docs/settingsTable.ts
     expect(section).toBe(settingsTable());
   });
 

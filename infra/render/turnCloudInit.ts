@@ -1,6 +1,6 @@
 import type { Settings } from "../../config/schema";
 import { COTURN, TURN_VM_LAYOUT } from "../../config/versions";
-import { shellCommand } from "../../scripts/lib/shell";
+import { shellCommand } from "../../scripts/lib/shared/shell";
 import { type VmFile, vmScriptSource, writeFile } from "./cloudInit";
 import { coturnAptPin, coturnDropIn, coturnOptions, formatCoturnConfig } from "./coturn";
 import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";

@@ -1,5 +1,5 @@
-import type { CommandResult, CommandRunner } from "../../scripts/lib/runner";
-import type { StackOutputs } from "../../scripts/lib/stack-outputs";
+import type { CommandResult, CommandRunner } from "../../scripts/lib/shared/runner";
+import type { StackOutputs } from "../../scripts/lib/shared/stack-outputs";
 
 /** Outputs shaped like infra/index.ts exports them. */
 export function sampleOutputs(overrides: Partial<StackOutputs> = {}): StackOutputs {

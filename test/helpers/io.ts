@@ -1,4 +1,4 @@
-import type { Io } from "../../scripts/lib/cli";
+import type { Io } from "../../scripts/lib/shared/cli";
 
 /** An Io that keeps what a script printed, for assertions. */
 export function captureIo() {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { SshTarget } from "../../scripts/lib/ssh";
+import type { SshTarget } from "../../scripts/lib/shared/ssh";
 import { DATA, makeJitsiTree } from "./jitsi-tree";
 import type { SshdFixture } from "./sshd";
 

@@ -16,8 +16,8 @@ import {
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
-import { inspectArchive } from "../../scripts/lib/archive";
-import { buildManifest, DATA_DIR, manifestPathFor } from "../../scripts/lib/manifest";
+import { inspectArchive } from "../../scripts/lib/archive/archive";
+import { buildManifest, DATA_DIR, manifestPathFor } from "../../scripts/lib/archive/manifest";
 
 /** Where the data lives under the Jitsi directory ("state/config"), as backup and restore use it. */
 export const DATA = DATA_DIR;

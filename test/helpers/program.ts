@@ -1,6 +1,6 @@
 import { vi } from "vitest";
-import { type OfflineRun, runOffline } from "../../scripts/lib/offlineEngine";
-import { readStackConfig, type StackConfig } from "../../scripts/lib/stackConfig";
+import { type OfflineRun, runOffline } from "../../scripts/lib/render/offlineEngine";
+import { readStackConfig, type StackConfig } from "../../scripts/lib/shared/stackConfig";
 
 /** The example stack's config, with `jitsi:` settings overridden (undefined removes a key). */
 export function exampleConfig(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/offlineEngine";
+import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/render/offlineEngine";
 import { type FirewallRule, firewallRules } from "../../infra/render/firewall";
 import { meetingPortsClosed, sshOpenToInternet } from "../../policy/firewall";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { runOffline } from "../../scripts/lib/offlineEngine";
+import { runOffline } from "../../scripts/lib/render/offlineEngine";
 import { exampleConfig, ofType } from "../helpers/program";
 
 /** Builds the addresses and the host alone, capturing the options each child resource was given. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { turnFirewallRules } from "../../infra/render/turnFirewall";
-import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/offlineEngine";
+import { isSecretValue, redactSecrets, revealSecrets } from "../../scripts/lib/render/offlineEngine";
 import { turnFirewallNotExact, unpinnedCoturn } from "../../policy/turn";
 import { sshOpenToInternet } from "../../policy/firewall";
 import { settingsWith } from "../helpers/settings";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { OIDC_ALGORITHMS } from "../../issuer/config";
 import { cloudInitSchema, writtenFiles } from "../helpers/userData";
 import { USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudInit";
-import { revealSecrets } from "../../scripts/lib/offlineEngine";
+import { revealSecrets } from "../../scripts/lib/render/offlineEngine";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
 
 /** Room the user-data must leave under Hetzner's limit, so the VM scripts and the issuer can still grow. */

@@ -5,7 +5,7 @@ import { firewallRules } from "../../infra/render/firewall";
 import { turnFirewallLabels, turnFirewallRules } from "../../infra/render/turnFirewall";
 import { settingsWith } from "../helpers/settings";
 import { TYPES } from "../../policy/policies";
-import { readStackConfig } from "../../scripts/lib/stackConfig";
+import { readStackConfig } from "../../scripts/lib/shared/stackConfig";
 import { runProgram } from "../helpers/program";
 import { type PolicyPackProcess, secret, startPolicyPack, UNKNOWN_STRING } from "./engine";
 

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { inspectArchive } from "../../scripts/lib/archive";
-import { contentProblems } from "../../scripts/lib/manifest";
+import { inspectArchive } from "../../scripts/lib/archive/archive";
+import { contentProblems } from "../../scripts/lib/archive/manifest";
 import { craftTar, type CraftedEntry } from "../helpers/jitsi-tree";
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), "jitsi-archive-"));

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { findLeftovers } from "../../scripts/lib/leftovers";
+import { findLeftovers } from "../../scripts/lib/teardown/leftovers";
 import {
   archiveMismatches,
   backupStamp,
   buildManifest,
   manifestPathFor,
   parseManifest,
-} from "../../scripts/lib/manifest";
-import { backupsToDelete } from "../../scripts/lib/retention";
-import { knownHostsLine, sshArgs } from "../../scripts/lib/ssh";
+} from "../../scripts/lib/archive/manifest";
+import { backupsToDelete } from "../../scripts/lib/backup/retention";
+import { knownHostsLine, sshArgs } from "../../scripts/lib/shared/ssh";
 import { resource } from "../helpers/fake-pulumi";
 
 const info = {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BACKUP_HELP, backupMain } from "../../scripts/backup";
-import { runMain } from "../../scripts/lib/cli";
+import { runMain } from "../../scripts/lib/shared/cli";
 import { RESTORE_HELP, restoreMain } from "../../scripts/restore";
 import { TEARDOWN_HELP, teardownMain } from "../../scripts/teardown";
 import { verifyMain } from "../../scripts/verify";

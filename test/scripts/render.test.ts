@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { SECRET_PLACEHOLDER } from "../../scripts/lib/stackConfig";
+import { SECRET_PLACEHOLDER } from "../../scripts/lib/shared/stackConfig";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dryRunReport, parseVmFacts, settingsWarning } from "../../scripts/lib/restoreReport";
+import { dryRunReport, parseVmFacts, settingsWarning } from "../../scripts/lib/restore/restoreReport";
 
 /** Fields as restore.sh prints them: each one ended by a NUL. */
 const fields = (...values: string[]) => Buffer.from(values.map((v) => `${v}\0`).join(""));

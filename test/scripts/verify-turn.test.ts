@@ -5,7 +5,7 @@ import { runVerify } from "../../scripts/lib/verify/run";
 import { turnAllocate, type TurnEndpoint } from "../../scripts/lib/verify/turn";
 import { type ExternalService, judgeServices, turnChecks } from "../../scripts/lib/verify/turnChecks";
 import { verifyMain } from "../../scripts/verify";
-import { runMain } from "../../scripts/lib/cli";
+import { runMain } from "../../scripts/lib/shared/cli";
 import { type CoturnFixture, prosodyTurnCredentials, startCoturn } from "../helpers/coturn";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { jitsiConfigJs, startHttpsServer } from "../helpers/https-server";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runMain } from "../../scripts/lib/cli";
+import { runMain } from "../../scripts/lib/shared/cli";
 import {
   judgeCertificate,
   judgeConfig,

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { describe, expect, it } from "vitest";
-import { redactForDisplay, runOffline } from "../../../scripts/lib/offlineEngine";
+import { redactForDisplay, runOffline } from "../../../../scripts/lib/render/offlineEngine";
 
 const run = (load: () => Record<string, unknown>) =>
   runOffline({
@@ -15,7 +15,7 @@ const run = (load: () => Record<string, unknown>) =>
 /** A program whose second resource's input throws while it resolves, run in a process of its own. */
 const FAILING_PROGRAM = `
 const random = require("@pulumi/random");
-const { runOffline } = require("./scripts/lib/offlineEngine.ts");
+const { runOffline } = require("./scripts/lib/render/offlineEngine.ts");
 runOffline({
   project: "jitsi-stack",
   stack: "dev",

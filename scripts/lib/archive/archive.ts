@@ -3,7 +3,7 @@ import { createReadStream, statSync } from "node:fs";
 import path from "node:path";
 import { list } from "tar";
 import { z } from "zod";
-import { VM_LAYOUT } from "../../config/versions";
+import { VM_LAYOUT } from "../../../config/versions";
 
 /** What a backup archive holds, read back from the file itself. */
 export interface ArchiveInfo {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readStackConfig, SECRET_PLACEHOLDER } from "../../../scripts/lib/stackConfig";
+import { readStackConfig, SECRET_PLACEHOLDER } from "../../../../scripts/lib/shared/stackConfig";
 
 const dir = mkdtempSync(path.join(tmpdir(), "stack-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import { NAMESPACE, SETTINGS_DOCS } from "../../config/schema";
+import { NAMESPACE, SETTINGS_DOCS } from "../../../config/schema";
 
 /** The README's settings reference, generated from the schema's documentation so the two cannot drift. */
 export function settingsTable(): string {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./stackConfig";
+import type { StackConfig } from "../shared/stackConfig";
 
 /**
  * Runs the real Pulumi program under Pulumi's mock engine (`pulumi.runtime.setMocks`): no CLI,

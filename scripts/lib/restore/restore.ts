@@ -1,9 +1,9 @@
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { VM_LAYOUT } from "../../config/versions";
-import { inspectArchive, type JitsiRelease, sha256File } from "./archive";
-import { type Io, OperationError } from "./cli";
+import { VM_LAYOUT } from "../../../config/versions";
+import { inspectArchive, type JitsiRelease, sha256File } from "../archive/archive";
+import { type Io, OperationError } from "../shared/cli";
 import {
   archiveMismatches,
   backupStamp,
@@ -12,8 +12,8 @@ import {
   type Manifest,
   ManifestFormatError,
   parseManifest,
-} from "./manifest";
-import { progressReporter } from "./progress";
+} from "../archive/manifest";
+import { progressReporter } from "../shared/progress";
 import { dryRunReport, parseVmFacts, settingsWarning, type VmFacts } from "./restoreReport";
 import {
   describeTarget,
@@ -22,7 +22,7 @@ import {
   SSH_CONNECTION_FAILED,
   sshFailure,
   type SshTarget,
-} from "./ssh";
+} from "../shared/ssh";
 
 export interface RestoreOptions {
   stack: string;

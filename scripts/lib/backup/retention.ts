@@ -1,6 +1,6 @@
 import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
-import { BACKUP_NAME_RE, manifestPathFor } from "./manifest";
+import { BACKUP_NAME_RE, manifestPathFor } from "../archive/manifest";
 
 /** The archives beyond the newest `keep`, oldest last. Names that are not backups are never touched. */
 export function backupsToDelete(fileNames: string[], keep: number): string[] {

@@ -1,7 +1,7 @@
 import path from "node:path";
-import { VM_LAYOUT } from "../../config/versions";
-import type { JitsiRelease } from "./archive";
-import { DATA_DIR } from "./manifest";
+import { VM_LAYOUT } from "../../../config/versions";
+import type { JitsiRelease } from "../archive/archive";
+import { DATA_DIR } from "../archive/manifest";
 
 /** A variable whose value differs between the backup's .env and the VM's (the name only, never a value). */
 export interface SettingDifference {

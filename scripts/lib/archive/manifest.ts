@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import { VM_LAYOUT } from "../../config/versions";
+import { VM_LAYOUT } from "../../../config/versions";
 import { type ArchiveInfo, JitsiReleaseSchema } from "./archive";
 
 /**

@@ -1,7 +1,7 @@
-import { type Io, OperationError } from "./cli";
+import { type Io, OperationError } from "../shared/cli";
 import { findLeftovers, stateResources, type StateResource } from "./leftovers";
-import type { CommandRunner } from "./runner";
-import type { StackOutputs } from "./stack-outputs";
+import type { CommandRunner } from "../shared/runner";
+import type { StackOutputs } from "../shared/stack-outputs";
 
 export interface TeardownOptions {
   stack: string;

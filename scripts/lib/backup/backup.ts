@@ -1,8 +1,8 @@
 import { createWriteStream, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { finished } from "node:stream/promises";
-import { inspectArchive } from "./archive";
-import { type Io, OperationError } from "./cli";
+import { inspectArchive } from "../archive/archive";
+import { type Io, OperationError } from "../shared/cli";
 import {
   archiveFileName,
   backupStamp,
@@ -10,8 +10,8 @@ import {
   DATA_DIR,
   manifestPathFor,
   type Manifest,
-} from "./manifest";
-import { progressReporter } from "./progress";
+} from "../archive/manifest";
+import { progressReporter } from "../shared/progress";
 import { applyRetention, sweepPartials } from "./retention";
 import {
   describeTarget,
@@ -20,7 +20,7 @@ import {
   SSH_CONNECTION_FAILED,
   sshFailure,
   type SshTarget,
-} from "./ssh";
+} from "../shared/ssh";
 
 export interface BackupOptions {
   stack: string;

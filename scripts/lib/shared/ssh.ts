@@ -190,7 +190,7 @@ export function sshArgs(target: SshTarget, remoteCommand: string): string[] {
 
 /** Reads one of the shell scripts under scripts/remote/. */
 export function remoteScript(name: string): string {
-  return readFileSync(path.join(__dirname, "..", "remote", name), "utf8");
+  return readFileSync(path.join(__dirname, "..", "..", "remote", name), "utf8");
 }
 
 export interface RemoteRun {
