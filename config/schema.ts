@@ -173,7 +173,7 @@ const stackFields = {
   ...turnFields,
 };
 
-/** Documentation for every setting: the README's settings table is checked against this. */
+/** Documentation for every setting: docs/settings.md's table is generated from this. */
 export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
   domain: {
     doc: "Hostname of the meeting site; A/AAAA records are created for it.",
@@ -412,7 +412,7 @@ export function validateSettings(
     if (!known.includes(key)) {
       const hint = closestKey(key, known);
       errors.push(
-        `${NAMESPACE}:${key} is not a setting${hint ? `; did you mean ${NAMESPACE}:${hint}?` : "; see the settings table in README.md"}`,
+        `${NAMESPACE}:${key} is not a setting${hint ? `; did you mean ${NAMESPACE}:${hint}?` : "; see docs/settings.md"}`,
       );
     }
   }

@@ -53,7 +53,7 @@ export interface IssuerConfig {
 
 /**
  * The environment variables the issuer reads (the Worker as bindings, the Node server from its
- * environment). The README documents each; test/issuer/readme.test.ts holds it to this list.
+ * environment). docs/issuer.md documents each; test/issuer/readme.test.ts holds it to this list.
  */
 export const ENV_NAMES = [
   "JWT_APP_ID",
@@ -101,7 +101,7 @@ export function configFromEnv(env: IssuerEnv): IssuerConfig {
   const problems: string[] = [];
   const need = (name: EnvName): string => {
     const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is not set (see the README)`);
+    if (!value) problems.push(`${name} is not set (see docs/issuer.md)`);
     return value ?? "";
   };
   const int = (name: EnvName, fallback: number, min: number, max: number): number => {

@@ -8,7 +8,7 @@ import { createNodeServer } from "./server";
 
 /**
  * `npm run issuer`: the token issuer as a Node HTTP server, configured from the environment (see
- * README). With ISSUER_WORKERS above 1 a primary process forks that many servers under node:cluster;
+ * docs/issuer.md). With ISSUER_WORKERS above 1 a primary process forks that many servers under node:cluster;
  * they share the port, and each keeps its own in-memory limits.
  */
 

@@ -23,7 +23,7 @@ newest N backups of the stack are kept.
 
 ${TARGET_HELP}
 
-The archive holds secrets (JWT secret, XMPP passwords, TLS keys): store it encrypted (see README, Operations).
+The archive holds secrets (JWT secret, XMPP passwords, TLS keys): store it encrypted (see docs/operations.md, "Storing backups safely").
 
 Exit codes: 0 backup written; 1 backup failed (nothing that looks like a backup is left); 2 bad usage;
 130/143 interrupted (partial files removed).`;

@@ -3,28 +3,41 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { settingsTable } from "../scripts/lib/docs/settingsTable";
+import { SETTINGS_PAGE, settingsTable } from "../scripts/lib/docs/settingsTable";
 import { craftFormat1Backup, makeJitsiTree, snapshot } from "./helpers/jitsi-tree";
+import { DOC_PAGES, readPage } from "./helpers/docs";
 
 const readme = readFileSync("README.md", "utf8");
+/** The README and every page under docs/, each as one text. */
+const pages = DOC_PAGES.map((page) => ({ page, text: readPage(page) }));
 const scripts = Object.keys(
   (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts,
 );
 
-describe("README", () => {
+describe("README and docs/", () => {
   it("gives the quickstart: npm install, npm run render, npm test", () => {
     expect(readme).toMatch(/```sh\nnpm install\nnpm run render\nnpm test\n```/);
   });
 
-  it("its settings table is the schema's documentation", () => {
-    const section = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
-    // Regenerate with: node -r ts-node/register/transpile-only scripts/lib/docs/settingsTable.ts
+  it("docs/settings.md's table is the schema's documentation", () => {
+    const page = readFileSync(SETTINGS_PAGE, "utf8");
+    const section = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(page)?.[1];
+    // Regenerate with: npm run docs:settings
     expect(section).toBe(settingsTable());
+  });
+
+  it("names the Pulumi CLI version that CI installs, which is the SDK's in package-lock.json", () => {
+    const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as {
+      packages: Record<string, { version: string }>;
+    };
+    const version = lock.packages["node_modules/@pulumi/pulumi"]!.version;
+    const prerequisite = /^- \[ \] \*\*The \[Pulumi CLI\]\([^)]*\), version ([0-9.]+)\*\*/m.exec(readme)?.[1];
+    expect(prerequisite).toBe(version);
   });
 
   it("asks for the IPv4 address when it appends /32 to a what-is-my-address answer", () => {
     // ifconfig.me answers over IPv6 where it can, and '<ipv6>/32' opens SSH to a huge range.
-    const lookups = [...readme.matchAll(/\$\(curl ([^)]*)\)\/(\d+)/g)];
+    const lookups = pages.flatMap(({ text }) => [...text.matchAll(/\$\(curl ([^)]*)\)\/(\d+)/g)]);
     expect(lookups.length).toBeGreaterThan(0);
     for (const [line, flags, prefix] of lookups) {
       expect(prefix === "32" ? flags : "-4", line).toMatch(/(^|\s)-4(\s|$)/);
@@ -51,14 +64,23 @@ describe("README", () => {
   it("lists every stack output the program exports", async () => {
     const { exampleConfig, runProgram } = await import("./helpers/program.js");
     const run = await runProgram(exampleConfig());
-    const section = /^Outputs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? "";
+    const section = /^ *Outputs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? "";
     expect(Object.keys(run.outputs).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
   });
 
-  it("every `npm run` command it shows exists", () => {
-    const used = [...readme.matchAll(/npm run (?:-s |--silent )?([a-z][a-z:-]*)/g)].map((m) => m[1]!);
-    expect(used.length).toBeGreaterThan(5);
+  it.each(DOC_PAGES)("every `npm run` command %s shows exists", (page) => {
+    const text = readPage(page);
+    const used = [...text.matchAll(/npm run (?:-s |--silent )?([a-z][a-z:-]*)/g)].map((m) => m[1]!);
     expect([...new Set(used)].filter((name) => !scripts.includes(name))).toEqual([]);
+  });
+
+  it("shows every npm script package.json defines", () => {
+    const shown = new Set(
+      pages.flatMap(({ text }) =>
+        [...text.matchAll(/npm (?:run (?:-s )?)?([a-z][a-z:-]*)/g)].map((m) => m[1]!),
+      ),
+    );
+    expect(scripts.filter((name) => !shown.has(name))).toEqual([]);
   });
 
   it("its manual recovery of an old-format backup puts only the old config/, owners and modes kept, at state/config", async () => {
@@ -68,7 +90,7 @@ describe("README", () => {
       makeJitsiTree(vm);
       const archive = path.join(scratch, "2025-06-01T12-30-05Z.tar.gz");
       await craftFormat1Backup(vm, archive);
-      const line = /^tar -xzpf \/root\/old-backup\.tar\.gz .*$/m.exec(readme)?.[0];
+      const line = /^tar -xzpf \/root\/old-backup\.tar\.gz .*$/m.exec(readPage("docs/operations.md"))?.[0];
       expect(line).toBeDefined();
       const target = path.join(scratch, "state-config");
       mkdirSync(target); // the README's mkdir /opt/jitsi/state/config

@@ -106,7 +106,7 @@ export async function waitForHttps(
   throw new Error(
     `${options.url} did not answer with a valid certificate within ${options.timeoutSeconds} s; last error: ${last}. ` +
       "Check DNS and that ports 80/443 are open; on the VM read /var/log/cloud-init-output.log and " +
-      "`journalctl -u jitsi-meet` (README: Troubleshooting).",
+      "`journalctl -u jitsi-meet` (docs/troubleshooting.md).",
   );
 }
 

@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { bundleIssuer } from "../../infra/render/bundle";
 
-/** Cloudflare counts a Worker's size gzipped; the issuer's budget is 15 KB (README, Benchmark). */
+/** Cloudflare counts a Worker's size gzipped; the issuer's budget is 15 KB (docs/contributing.md, Benchmark). */
 export const WORKER_GZIP_BUDGET = 15 * 1024;
 
 describe("Worker bundle", () => {

@@ -4,13 +4,12 @@ import { describe, expect, it } from "vitest";
 import { ENV_NAMES } from "../../issuer/config";
 import { NODE_SERVER_LIMITS } from "../../issuer/server";
 
-const readme = readFileSync(path.resolve(__dirname, "..", "..", "README.md"), "utf8");
-/** The README's part about the issuer, from its heading to the next top-level one. */
-const section = /\n## Token issuer\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? "";
+/** The issuer's page of the documentation. */
+const section = readFileSync(path.resolve(__dirname, "..", "..", "docs", "issuer.md"), "utf8");
 
-describe("README, token issuer", () => {
+describe("docs/issuer.md", () => {
   it("documents every environment variable the issuer reads", () => {
-    const table = /### Running the issuer yourself[\s\S]*?\n\n(\|[\s\S]*?)\n\n/.exec(section)?.[1] ?? "";
+    const table = /\n## Running the issuer yourself[\s\S]*?\n\n(\|[\s\S]*?)\n\n/.exec(section)?.[1] ?? "";
     expect(ENV_NAMES.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 

@@ -164,13 +164,13 @@ describe("--help says what the code does with an explicit target", () => {
   });
 });
 
-describe("--help and the README's Operations section agree", () => {
-  const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
-  const operations = readme.slice(readme.indexOf("\n## Operations\n"), readme.indexOf("\n## CI\n"));
-  /** The README's "### <title>" subsection, up to the next heading of that level or above. */
+describe("--help and docs/operations.md agree", () => {
+  const operations = readFileSync(path.resolve(__dirname, "../../docs/operations.md"), "utf8");
+  /** The page's "## <title>" section, up to the next heading of that level or above. */
   const section = (title: string) => {
-    const start = operations.indexOf(`\n### ${title}\n`);
-    const end = operations.slice(start + 1).search(/\n##?#? /);
+    const start = operations.indexOf(`\n## ${title}\n`);
+    expect(start, title).toBeGreaterThanOrEqual(0);
+    const end = operations.slice(start + 1).search(/\n##? /);
     return operations.slice(start, end < 0 ? undefined : start + 1 + end);
   };
   /** Flags the README shows for a script: in its `npm run` lines, and at the start of a code span. */
@@ -186,7 +186,7 @@ describe("--help and the README's Operations section agree", () => {
     ["restore", RESTORE_HELP, "Restore"],
     ["teardown", TEARDOWN_HELP, "Teardown"],
   ])(
-    "%s: every flag --help lists is in the README, and every flag its README section shows is in --help",
+    "%s: every flag --help lists is in docs/operations.md, and every flag its section there shows is in --help",
     (script, help, title) => {
       const listed = listedFlags(help);
       expect(listed).toEqual(expect.arrayContaining(["--stack", "--help", "--host", "--jitsi-dir"]));

@@ -507,7 +507,7 @@ describe("restore", () => {
       expect(code).toBe(1);
       const message = capture.err.at(-1)!;
       expect(message).toBe(
-        `Refusing ${file}: it is a jitsi-stack-backup/1 backup, which holds the whole Jitsi directory, and restoring it would bring back that time's .env and release; make a new backup with 'npm run backup', or copy its data in by hand (README, Restore, "Backups in the old format"). Nothing was uploaded.`,
+        `Refusing ${file}: it is a jitsi-stack-backup/1 backup, which holds the whole Jitsi directory, and restoring it would bring back that time's .env and release; make a new backup with 'npm run backup', or copy its data in by hand (docs/operations.md, "Backups in the old format"). Nothing was uploaded.`,
       );
       expect(message).not.toContain("\n");
       expect(capture.err.join("\n")).not.toContain("Restoring to");

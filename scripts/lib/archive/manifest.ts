@@ -110,7 +110,7 @@ export function parseManifest(text: string): Manifest {
   const format = (raw as { format?: unknown } | null)?.format;
   if (format === FORMAT_1) {
     throw new ManifestFormatError(
-      `it is a ${FORMAT_1} backup, which holds the whole Jitsi directory, and restoring it would bring back that time's .env and release; make a new backup with 'npm run backup', or copy its data in by hand (README, Restore, "Backups in the old format")`,
+      `it is a ${FORMAT_1} backup, which holds the whole Jitsi directory, and restoring it would bring back that time's .env and release; make a new backup with 'npm run backup', or copy its data in by hand (docs/operations.md, "Backups in the old format")`,
     );
   }
   if (typeof format === "string" && format !== MANIFEST_FORMAT && format.startsWith("jitsi-stack-backup/")) {

@@ -41,7 +41,7 @@ describe("issuer bundle", () => {
     // jose travels inside: the error classes the issuer imports from it are in the bundle.
     expect(USED_JOSE_ERROR_CODES.length).toBeGreaterThan(2);
     for (const code of USED_JOSE_ERROR_CODES) expect(bundle).toContain(code);
-    // The README's target for the Worker bundle.
+    // The target for the Worker bundle (docs/contributing.md, Benchmark).
     expect(gzipSync(bundle).length).toBeLessThan(30 * 1024);
   });
 
