@@ -29,6 +29,8 @@ export interface OfflineRun {
   project: string;
   stack: string;
   resources: PlannedResource[];
+  /** The component resources (`jitsi-stack:<area>:<Name>`) that group them, in declaration order. */
+  components: { type: string; name: string }[];
   /** Stack outputs, resolved; secret ones wrapped like inputs. */
   outputs: Record<string, unknown>;
   /** Every plain-text secret the run produced or was given: what redaction must remove. */
@@ -148,6 +150,7 @@ export async function runOffline(options: {
   load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
 }): Promise<OfflineRun> {
   const resources: PlannedResource[] = [];
+  const components: OfflineRun["components"] = [];
   const secretValues = new Set<string>();
   for (const key of options.stackConfig.secretKeys) {
     const value = options.stackConfig.config[key];
@@ -180,6 +183,7 @@ export async function runOffline(options: {
             id: numericId,
             dependsOn: dependenciesByName.get(`${args.type}::${args.name}`) ?? [],
           });
+        else components.push({ type: args.type, name: args.name });
         const outputs = fakeOutputs(args.type, args.name, args.inputs, serial);
         for (const field of GENERATED_SECRETS[args.type] ?? []) secretValues.add(String(outputs[field]));
         secretValues.add(String(outputs.result));
@@ -206,7 +210,7 @@ export async function runOffline(options: {
   });
   process.on("unhandledRejection", onRejection);
   try {
-    const result = await Promise.race([collect(options, resources, secretValues), failed]);
+    const result = await Promise.race([collect(options, resources, components, secretValues), failed]);
     // A rejection noticed only after the last registration still fails the run.
     await Promise.race([new Promise((resolve) => setImmediate(resolve)), failed]);
     return result;
@@ -222,6 +226,7 @@ async function collect(
     load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   },
   resources: PlannedResource[],
+  components: OfflineRun["components"],
   secretValues: Set<string>,
 ): Promise<OfflineRun> {
   const exported = await options.load();
@@ -240,6 +245,7 @@ async function collect(
     project: options.project,
     stack: options.stack,
     resources,
+    components,
     outputs,
     secretValues: [...secretValues],
   };
