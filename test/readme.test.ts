@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { SETTINGS_DOCS } from "../config/schema";
 import { SETTINGS_PAGE, settingsTable } from "../scripts/lib/docs/settingsTable";
 import { craftFormat1Backup, makeJitsiTree, snapshot } from "./helpers/jitsi-tree";
 import { DOC_PAGES, readPage } from "./helpers/docs";
@@ -33,6 +34,29 @@ describe("README and docs/", () => {
     const version = lock.packages["node_modules/@pulumi/pulumi"]!.version;
     const prerequisite = /^- \[ \] \*\*The \[Pulumi CLI\]\([^)]*\), version ([0-9.]+)\*\*/m.exec(readme)?.[1];
     expect(prerequisite).toBe(version);
+  });
+
+  it("its table of what to edit names settings the example stack files set, with the values they hold", () => {
+    const section = /\n## Before the first deploy[\s\S]*?\n## /.exec(readme)?.[0] ?? "";
+    const rows = [...section.matchAll(/^\| (`jitsi:.*?) \| (.*?) \| .* \|$/gm)];
+    expect(rows.length).toBeGreaterThan(5);
+    const examples = ["Pulumi.dev.yaml", "Pulumi.prod.yaml"].map((file) => readFileSync(file, "utf8"));
+    for (const [, keys, shown] of rows) {
+      for (const [, key] of keys!.matchAll(/`(jitsi:[A-Za-z]+)`/g)) {
+        expect(key!.slice("jitsi:".length) in SETTINGS_DOCS, key).toBe(true);
+        expect(
+          examples.some((text) => text.includes(`  ${key}:`)),
+          key,
+        ).toBe(true);
+      }
+      for (const [, value] of shown!.matchAll(/`([^`]+)`/g)) {
+        for (const part of value!.split("...").filter(Boolean))
+          expect(
+            examples.some((text) => text.includes(part.trim())),
+            value,
+          ).toBe(true);
+      }
+    }
   });
 
   it("asks for the IPv4 address when it appends /32 to a what-is-my-address answer", () => {
