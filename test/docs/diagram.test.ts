@@ -107,7 +107,7 @@ describe("the README's picture", () => {
     }
     expect([...all].filter((key) => !(key in DRAWN_AS))).toEqual([]);
     expect(
-      [...all].map((key) => DRAWN_AS[key]!).filter((id) => !chart.nodes.has(id) && !chart.subgraphs.has(id)),
+      [...all].filter((key) => !chart.nodes.has(DRAWN_AS[key]!) && !chart.subgraphs.has(DRAWN_AS[key]!)),
     ).toEqual([]);
     // Guard against a stale table: each entry is still something the program declares.
     expect(Object.keys(DRAWN_AS).filter((key) => !all.has(key))).toEqual([]);

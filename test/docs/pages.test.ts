@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DOC_PAGES, readPage, ROOT } from "../helpers/docs";
@@ -32,6 +32,16 @@ describe("the README and docs/ hold together", () => {
     );
     const listed = [...beforeFirstSection.matchAll(/^- \[[^\]]*\]\(#([^)]+)\)$/gm)].map((m) => m[1]!);
     expect(listed).toEqual(sections.map((h) => h.slug));
+  });
+
+  it.each(DOC_PAGES)("every repository path %s names in code spans exists", (page) => {
+    // Top-level entries of the checkout, less what the tools write (paths under them are examples).
+    const generated = new Set(["node_modules", "out", "backups", ".git", ".pulumi"]);
+    const tops = new Set(readdirSync(ROOT).filter((name) => !generated.has(name)));
+    const named = [...readPage(page).matchAll(/`([A-Za-z.][\w.-]*\/[\w./-]*)`/g)]
+      .map((m) => m[1]!)
+      .filter((p) => tops.has(p.split("/")[0]!));
+    expect(named.filter((p) => !existsSync(path.join(ROOT, p)))).toEqual([]);
   });
 
   it("the README links to every page under docs/", () => {
