@@ -101,7 +101,7 @@ export function configFromEnv(env: IssuerEnv): IssuerConfig {
   const problems: string[] = [];
   const need = (name: EnvName): string => {
     const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is not set (see docs/issuer.md)`);
+    if (!value) problems.push(`${name} is not set (see the README)`);
     return value ?? "";
   };
   const int = (name: EnvName, fallback: number, min: number, max: number): number => {
