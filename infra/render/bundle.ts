@@ -1,4 +1,5 @@
 import { buildSync } from "esbuild";
+import { minify_sync } from "terser";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -18,20 +19,30 @@ export const NODE_RUNTIME_PACKAGES = ["jose"] as const;
 /** Entry point and platform of each build: the Worker runs in workerd, the Node build in the VM's node container. */
 const TARGETS: Record<
   BundleTarget,
-  { entry: string; platform: "browser" | "node"; conditions: string[]; external: string[] }
+  {
+    entry: string;
+    platform: "browser" | "node";
+    conditions: string[];
+    external: string[];
+    /** A second minifier pass with terser, whose compressor finds what esbuild's leaves. */
+    terser: boolean;
+  }
 > = {
-  // workerd has no node_modules: the Worker carries everything it runs.
+  // workerd has no node_modules: the Worker carries everything it runs. Terser takes its gzipped
+  // size from 15.3 KB to 14.9 KB, under the 15,000-byte budget (test/issuer/bundle.test.ts).
   worker: {
     entry: "issuer/worker.ts",
     platform: "browser",
     conditions: ["workerd", "worker", "browser"],
     external: [],
+    terser: true,
   },
   node: {
     entry: "issuer/node.ts",
     platform: "node",
     conditions: ["node"],
     external: [...NODE_RUNTIME_PACKAGES],
+    terser: false,
   },
 };
 
@@ -59,7 +70,15 @@ export function bundleIssuer(target: BundleTarget): string {
   });
   const [file] = result.outputFiles;
   if (!file) throw new Error(`esbuild produced no output for the ${target} issuer`);
-  return file.text;
+  if (!t.terser) return file.text;
+  const minified = minify_sync(file.text, {
+    module: true,
+    ecma: 2020,
+    compress: { passes: 2 },
+    format: { comments: false },
+  });
+  if (minified.code === undefined) throw new Error(`terser produced no output for the ${target} issuer`);
+  return minified.code;
 }
 
 /** One package as package-lock.json pins it. */
