@@ -46,11 +46,23 @@ const TARGETS: Record<
   },
 };
 
+const built = new Map<BundleTarget, string>();
+
+/**
+ * The issuer's bundle for a target, built once per process: the sources do not change while the
+ * program (or a test file) runs, and the Pulumi program, the user-data and the tests all ask for it.
+ */
+export function bundleIssuer(target: BundleTarget): string {
+  let bundle = built.get(target);
+  if (bundle === undefined) built.set(target, (bundle = buildIssuerBundle(target)));
+  return bundle;
+}
+
 /**
  * Bundles the token issuer into one minified ES module, in memory. The output depends only on the
  * sources (no timestamps, no absolute paths), so an unchanged issuer gives an unchanged Pulumi diff.
  */
-export function bundleIssuer(target: BundleTarget): string {
+export function buildIssuerBundle(target: BundleTarget): string {
   const t = TARGETS[target];
   const result = buildSync({
     absWorkingDir: ROOT,
