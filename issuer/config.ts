@@ -1,3 +1,5 @@
+import { HOSTNAME_RE } from "../config/hostname";
+
 /**
  * The issuer's runtime settings, read from environment variables. The Node server reads
  * `process.env`, the Worker reads its bindings: both use these same names, so one parser serves both.
@@ -83,7 +85,12 @@ export type IssuerEnv = Partial<Record<EnvName, string>>;
 
 export class IssuerConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`The token issuer's settings are invalid:\n  - ${problems.join("\n  - ")}`);
+    // One problem fits on one line; several are listed one per line.
+    super(
+      problems.length === 1
+        ? `The token issuer's settings are invalid: ${problems[0]}`
+        : `The token issuer's settings are invalid:\n  - ${problems.join("\n  - ")}`,
+    );
     this.name = "IssuerConfigError";
   }
 }
@@ -132,6 +139,12 @@ export function configFromEnv(env: IssuerEnv): IssuerConfig {
     problems.push("JWT_APP_SECRET must be at least 32 bytes; generate one with: openssl rand -hex 32");
   }
   const domain = need("JITSI_DOMAIN");
+  // Tokens carry https://<domain>/<room>: a scheme, port or path here would make every link wrong.
+  if (domain && !HOSTNAME_RE.test(domain)) {
+    problems.push(
+      `JITSI_DOMAIN must be the meeting's hostname like meet.example.com, without scheme, port or path (got '${domain}')`,
+    );
+  }
   const apiKeys = list(env.ISSUER_API_KEYS);
   apiKeys.forEach((k, i) => {
     if (k.length < 32) {

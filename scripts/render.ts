@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
       project: "jitsi-stack",
       stack,
       stackConfig,
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the CLI does: CommonJS through ts-node
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as CommonJS, as the Pulumi CLI does (through the npm script's TypeScript hook)
       load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
     });
     assertNoUnmarkedSecrets(run);

@@ -39,14 +39,14 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
     problems.push(`--ttl must be a whole number of seconds from 60 to 86400 (got '${values.ttl}')`);
   }
   const appId = env.JWT_APP_ID?.trim();
-  if (!appId)
-    problems.push("JWT_APP_ID is not set: export the stack's app id (pulumi config get jitsi:jwtAppId)");
+  // A stack output, not `pulumi config get`: the app id has a default that the stack's config does not hold.
+  if (!appId) problems.push("JWT_APP_ID is not set: export JWT_APP_ID=$(pulumi stack output jwtAppId)");
   const secret = env.JWT_APP_SECRET ?? "";
   if (Buffer.byteLength(secret, "utf8") < 32) {
     problems.push(
       secret
-        ? "JWT_APP_SECRET is shorter than 32 bytes; it must be the stack's secret (pulumi stack output --show-secrets)"
-        : "JWT_APP_SECRET is not set: export the stack's JWT secret",
+        ? "JWT_APP_SECRET is shorter than 32 bytes; it must be the stack's secret (pulumi stack output --show-secrets jwtAppSecret)"
+        : "JWT_APP_SECRET is not set: export JWT_APP_SECRET=$(pulumi stack output --show-secrets jwtAppSecret)",
     );
   }
   if (problems.length > 0) throw new UsageError(problems);

@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
-import { keysEqual, matchApiKey } from "../../issuer/apiKeys";
+import { keysEqual, keyWords, matchApiKey } from "../../issuer/apiKeys";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** A key whose bytes count how often each is read: constant time means every byte, every time. */
-function watched(bytes: Uint8Array): { key: Uint8Array; reads: Set<number> } {
+/** A key whose words count how often each is read: constant time means every word, every time. */
+function watched<T extends Uint8Array | Uint32Array>(bytes: T): { key: T; reads: Set<number> } {
   const reads = new Set<number>();
   const key = new Proxy(bytes, {
     get(target, property, receiver) {
@@ -36,19 +36,32 @@ describe("API key comparison", () => {
   });
 
   it("compares the presented key with every configured key, even after one matched", () => {
-    const keys = Array.from({ length: 4 }, (_, i) => ({
-      ...watched(new Uint8Array(randomBytes(48))),
-      id: `k${i}`,
-    }));
-    const first = new Uint8Array(Buffer.from(keys[0]!.key));
+    const texts = Array.from({ length: 4 }, () => randomBytes(24).toString("hex"));
+    const encode = keyWords(texts);
+    const keys = texts.map((text, i) => ({ ...watched(encode(text)!), id: `k${i}` }));
     keys.forEach((k) => k.reads.clear());
     expect(
       matchApiKey(
-        first,
-        keys.map((k) => ({ bytes: k.key, id: k.id })),
+        encode(texts[0]!)!,
+        keys.map((k) => ({ words: k.key, id: k.id })),
       ),
     ).toBe("k0");
-    expect(keys.map((k) => k.reads.size)).toEqual([48, 48, 48, 48]);
+    // 48 bytes in 12 words, and the length word.
+    expect(keys.map((k) => k.reads.size)).toEqual([13, 13, 13, 13]);
+  });
+
+  it("encodes keys so that only the same key compares equal, whatever the lengths", () => {
+    const texts = ["a".repeat(32), "a".repeat(33), `${"a".repeat(31)}\u00e9`, "b".repeat(40)];
+    const encode = keyWords(texts);
+    const same = (a: string, b: string) => keysEqual(encode(a)!, encode(b)!);
+    for (const a of texts) for (const b of texts) expect(same(a, b)).toBe(a === b);
+    // A prefix, a key with a NUL where the padding is, and an empty key are other keys.
+    expect(same("a".repeat(31), texts[0]!)).toBe(false);
+    expect(same(`${"a".repeat(32)}\u0000`, texts[0]!)).toBe(false);
+    expect(same("", texts[0]!)).toBe(false);
+    // Longer than every known key: no key can match it.
+    expect(encode("b".repeat(41))).toBeUndefined();
+    expect(encode("b".repeat(40))).toBeDefined();
   });
 });
 

@@ -1,10 +1,11 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { IssuerConfigError } from "../../issuer/config";
 import { nodeSettingsFromEnv } from "../../issuer/nodeSettings";
 import { waitFor } from "./behaviour";
 import { inParallel, request } from "./client";
-import { startNodeIssuer } from "./targets";
+import { ROOT, startNodeIssuer } from "./targets";
 
 const key = randomBytes(32).toString("hex");
 const env = {
@@ -51,6 +52,25 @@ describe("npm run issuer on every core (ISSUER_WORKERS)", () => {
       /ISSUER_WORKERS must be a number of processes from 1 to 64, or auto/,
     );
   });
+});
+
+describe("npm run issuer with a bad JITSI_DOMAIN", () => {
+  it.each(["https://meet.example.com/", "meet.example.com/room", "meet.example.com:8443"])(
+    "refuses %j at start with one line naming it, and never listens",
+    (domain) => {
+      const run = spawnSync("npm", ["run", "--silent", "issuer"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, JITSI_DOMAIN: domain, PORT: "0" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stdout).not.toContain("listening");
+      expect(run.stderr).toBe(
+        `The token issuer's settings are invalid: JITSI_DOMAIN must be the meeting's hostname like meet.example.com, without scheme, port or path (got '${domain}')\n`,
+      );
+    },
+  );
 });
 
 describe("the Node server's own settings", () => {

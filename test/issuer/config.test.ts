@@ -60,4 +60,51 @@ describe("the issuer's own settings", () => {
     ]);
     expect(found.join(" ")).not.toContain("short-key");
   });
+
+  // Tokens carry https://<JITSI_DOMAIN>/<room>: anything but a bare hostname makes every link wrong.
+  it.each([
+    "https://meet.example.com/",
+    "https://meet.example.com",
+    "http://meet.example.com",
+    "meet.example.com/",
+    "meet.example.com/room",
+    "meet.example.com:443",
+    "meet.example.com.",
+    "Meet.Example.com",
+    "meet example.com",
+    "meet..example.com",
+    "-meet.example.com",
+    "meet-.example.com",
+    "meet_room.example.com",
+    "localhost",
+    "meet",
+    "10.0.0.1",
+    "[::1]",
+    "meet.example.com?x=1",
+    "meet.example.com#jwt",
+    "user@meet.example.com",
+    "mééting.example.com",
+    `${"a".repeat(64)}.example.com`,
+    `${"abcdefghi.".repeat(26)}com`,
+  ])("refuse JITSI_DOMAIN=%j, naming the value and the form it must take", (domain) => {
+    expect(problems({ ...base, JITSI_DOMAIN: domain })).toEqual([
+      `JITSI_DOMAIN must be the meeting's hostname like meet.example.com, without scheme, port or path (got '${domain.trim()}')`,
+    ]);
+  });
+
+  it.each(["meet.example.com", "a.b", "meet-1.eu.example.co.uk", " meet.example.com "])(
+    "accept JITSI_DOMAIN=%j",
+    (domain) => {
+      expect(configFromEnv({ ...base, JITSI_DOMAIN: domain }).domain).toBe(domain.trim());
+    },
+  );
+
+  it("say one problem on one line, and several one per line", () => {
+    expect(() => configFromEnv({ ...base, JITSI_DOMAIN: "https://meet.example.com/" })).toThrow(
+      /^The token issuer's settings are invalid: JITSI_DOMAIN must be [^\n]+$/,
+    );
+    expect(() => configFromEnv({ ...base, JITSI_DOMAIN: "x/", JWT_APP_SECRET: "short" })).toThrow(
+      /^The token issuer's settings are invalid:\n {2}- JWT_APP_SECRET .+\n {2}- JITSI_DOMAIN .+$/,
+    );
+  });
 });

@@ -22,11 +22,11 @@ export type StartIssuer = (env: IssuerEnv) => Promise<RunningIssuer>;
 export const startNodeIssuer: StartIssuer = (env) =>
   new Promise((resolve, reject) => {
     let output = "";
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ["--require", "ts-node/register/transpile-only", "issuer/node.ts"],
-      { cwd: ROOT, env: { PATH: process.env.PATH, ...env, PORT: "0", HOST: "127.0.0.1" }, stdio: "pipe" },
-    );
+    const child: ChildProcess = spawn(process.execPath, ["--require", "esbuild-register", "issuer/node.ts"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env, PORT: "0", HOST: "127.0.0.1" },
+      stdio: "pipe",
+    });
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /"event":"listening","host":"127\.0\.0\.1","port":(\d+)/.exec(output);

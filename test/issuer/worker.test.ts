@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { issuerBehaviour } from "./behaviour";
+import { issuerBehaviour, waitFor } from "./behaviour";
 import { request } from "./client";
 import { hostileBehaviour } from "./hostile";
 import { httpRequest, RawConnection, rawExchange } from "./rawHttp";
@@ -8,6 +8,35 @@ import { type RunningIssuer, startWorkerIssuer } from "./targets";
 
 issuerBehaviour("Cloudflare Worker in workerd", startWorkerIssuer);
 hostileBehaviour("Cloudflare Worker in workerd", startWorkerIssuer);
+
+describe("Worker in workerd with a bad JITSI_DOMAIN binding", () => {
+  it("answers every request with 503 misconfigured, logs the binding's problem and issues nothing", async () => {
+    const key = randomBytes(32).toString("hex");
+    const worker = await startWorkerIssuer({
+      JWT_APP_ID: "jitsi-stack",
+      JWT_APP_SECRET: randomBytes(32).toString("hex"),
+      JITSI_DOMAIN: "https://meet.example.com/",
+      ISSUER_API_KEYS: key,
+    });
+    try {
+      const res = await request(`${worker.baseUrl}/v1/token`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ room: "r", user: { name: "Ada" } }),
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        error: { code: "misconfigured", message: "the issuer's settings are invalid; see its logs" },
+      });
+      await waitFor(() => worker.logs().includes("misconfigured"));
+      expect(worker.logs()).toContain(
+        "JITSI_DOMAIN must be the meeting's hostname like meet.example.com, without scheme, port or path (got 'https://meet.example.com/')",
+      );
+    } finally {
+      await worker.stop();
+    }
+  });
+});
 
 /** Where the Node server's own HTTP layer was fixed, what workerd (Cloudflare's runtime) does instead. */
 describe("Worker in workerd: the HTTP layer below the issuer", () => {

@@ -298,7 +298,7 @@ describe("backup interrupted mid-transfer", () => {
       process.execPath,
       [
         "--require",
-        "ts-node/register/transpile-only",
+        "esbuild-register",
         "scripts/backup.ts",
         "--stack",
         "dev",

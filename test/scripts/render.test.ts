@@ -13,7 +13,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 function render(...args: string[]) {
   const result = spawnSync(
     process.execPath,
-    ["--require", "ts-node/register/transpile-only", "scripts/render.ts", ...args],
+    ["--require", "esbuild-register", "scripts/render.ts", ...args],
     {
       encoding: "utf8",
     },

@@ -14,7 +14,7 @@ import {
 import os from "node:os";
 import { Readable } from "node:stream";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runBackup } from "../../scripts/lib/backup/backup";
 import { manifestPathFor } from "../../scripts/lib/archive/manifest";
 import { runRestore, type RestoreOptions } from "../../scripts/lib/restore/restore";
@@ -46,26 +46,48 @@ let sshd: SshdFixture;
 let vm: FakeVm;
 let backups: string;
 let archive: string;
+/** The VM and its backups right after one real backup, copied back before every test (see beforeEach). */
+let pristine: { vm: string; backups: string; archive: string };
+
+/** `cp -a`: keeps owners, modes, times and links, as the tests compare all of them. */
+const copyTree = (from: string, to: string) => execFileSync("cp", ["-a", `${from}/.`, to]);
 
 beforeAll(async () => {
   sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-
-beforeEach(async () => {
+  // One real backup over SSH for the file; every test starts from a copy of the VM and the backup it
+  // made, at the same paths, which is what a backup made in each test would give (only slower).
   vm = makeFakeVm(sshd);
   backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-"));
   const result = await runBackup(
     { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
     { io: captureIo().io, now: () => new Date("2025-06-01T12:30:05Z") },
   );
-  archive = result.archive;
+  pristine = {
+    vm: mkdtempSync(path.join(os.tmpdir(), "jitsi-vm-pristine-")),
+    backups: mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-pristine-")),
+    archive: result.archive,
+  };
+  copyTree(vm.root, pristine.vm);
+  copyTree(backups, pristine.backups);
 });
-afterEach(() => {
-  vm.remove();
-  rmSync(backups, { recursive: true, force: true });
+afterAll(async () => {
+  await sshd?.stop();
+  vm?.remove();
+  for (const dir of [pristine?.vm, pristine?.backups, backups]) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+beforeEach(() => {
+  for (const [dir, from] of [
+    [vm.root, pristine.vm],
+    [backups, pristine.backups],
+  ] as const) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    copyTree(from, dir);
+  }
+  archive = pristine.archive;
 });
 
 /** The arguments that run the VM's restore.sh on this test's archive, as restore.ts sends them over SSH. */

@@ -330,14 +330,15 @@ describe("teardown", () => {
       const flags = ["--port", String(proxy.port), "--user", sshd.user, "--identity", sshd.identity];
       const child = spawn(
         process.execPath,
-        [
-          "--require",
-          "ts-node/register/transpile-only",
-          "scripts/teardown.ts",
-          "--stack",
-          "dev",
-          "--yes",
-        ].concat(["--out", backups, "--host", "127.0.0.1", ...flags, "--jitsi-dir", vm.jitsiDir]),
+        ["--require", "esbuild-register", "scripts/teardown.ts", "--stack", "dev", "--yes"].concat([
+          "--out",
+          backups,
+          "--host",
+          "127.0.0.1",
+          ...flags,
+          "--jitsi-dir",
+          vm.jitsiDir,
+        ]),
         {
           cwd: path.resolve(__dirname, "../.."),
           env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: tmp },

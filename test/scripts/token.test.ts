@@ -83,17 +83,18 @@ describe("npm run token", () => {
     },
     { name: "a flag without its value", args: ["--room", "r", "--name"], says: /--name/ },
     { name: "a stray argument", args: ["--room", "r", "--name", "n", "extra"], says: /positional argument/i },
-    {
-      name: "no JWT_APP_ID",
+    // The app id comes from the stack's outputs: `pulumi config get` fails when the default is in use.
+    ...[undefined, "", "   ", "\t"].map((appId) => ({
+      name: `JWT_APP_ID=${JSON.stringify(appId)}`,
       args: ["--room", "r", "--name", "n"],
-      env: { JWT_APP_SECRET: SECRET },
-      says: /JWT_APP_ID is not set/,
-    },
+      env: { JWT_APP_SECRET: SECRET, ...(appId === undefined ? {} : { JWT_APP_ID: appId }) },
+      says: /JWT_APP_ID is not set: export JWT_APP_ID=\$\(pulumi stack output jwtAppId\)\n/,
+    })),
     {
       name: "no JWT_APP_SECRET",
       args: ["--room", "r", "--name", "n"],
       env: { JWT_APP_ID: APP_ID },
-      says: /JWT_APP_SECRET is not set/,
+      says: /JWT_APP_SECRET is not set: export JWT_APP_SECRET=\$\(pulumi stack output --show-secrets jwtAppSecret\)/,
     },
     {
       name: "a short JWT_APP_SECRET",
@@ -109,5 +110,6 @@ describe("npm run token", () => {
     expect(run.stderr).toMatch(says);
     expect(run.stderr).toContain("usage: npm run token");
     expect(run.stderr).not.toContain(SECRET);
+    expect(run.stderr).not.toContain("pulumi config get");
   });
 });

@@ -334,7 +334,7 @@ describe("verify against Debian's Prosody (no Jitsi token module)", () => {
     let issuer: RunningIssuer;
     let otherSecretIssuer: RunningIssuer;
     beforeAll(async () => {
-      const env = { JWT_APP_ID: "jitsi-stack", JITSI_DOMAIN: "localhost", ISSUER_API_KEYS: apiKey };
+      const env = { JWT_APP_ID: "jitsi-stack", JITSI_DOMAIN: "meet.localhost", ISSUER_API_KEYS: apiKey };
       [issuer, otherSecretIssuer] = await Promise.all([
         startNodeIssuer({ ...env, JWT_APP_SECRET: SECRET }),
         startNodeIssuer({ ...env, JWT_APP_SECRET: "another-secret-than-the-stack-0123456789" }),
