@@ -4,8 +4,10 @@ import { VM_LAYOUT } from "../config/versions";
 import { JitsiHost } from "./jitsiHost";
 import { JitsiSecrets } from "./jitsiSecrets";
 import { MeetDns } from "./meetDns";
+import { PrivateNetwork, privateNetworkNeeded } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { privateAddress } from "./render/privateNetwork";
 import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
 import { TurnServer } from "./turnServer";
@@ -19,6 +21,9 @@ const name = `jitsi-${settings.stack}`;
 const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
 const stateVolume = new StateVolume(name, { settings });
+// Only a stack with bridges (or recorders) gets a private network; a single VM keeps its plan unchanged.
+const network = privateNetworkNeeded(settings) ? new PrivateNetwork(name, { settings }) : undefined;
+const meetingPrivate = network ? { network, ip: privateAddress("meeting") } : undefined;
 const turn = settings.turn.enabled
   ? new TurnServer(`${name}-turn`, { settings, secret: loaded.turnSecret })
   : undefined;
@@ -27,8 +32,16 @@ const host = new JitsiHost(name, {
   settings,
   addresses,
   stateVolume,
-  userData: userData({ settings, secrets, addresses, stateVolume, turnSecret: turn?.secret }),
+  userData: userData({
+    settings,
+    secrets,
+    addresses,
+    stateVolume,
+    turnSecret: turn?.secret,
+    privateAddress: meetingPrivate?.ip,
+  }),
   bootAfter: dns.records,
+  privateNetwork: meetingPrivate,
 });
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {

@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { Settings } from "../config/schema";
 import { resourceLabels } from "./labels";
 import { MeetDns } from "./meetDns";
+import type { PrivateAttachment } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import type { FirewallRule } from "./render/firewall";
 
@@ -27,6 +28,8 @@ export interface SatelliteRole {
   firewallRules: FirewallRule[];
   /** More labels on the firewall and server, e.g. the pinned version of what the VM runs. */
   labels?: Record<string, string>;
+  /** Joins the stack's private network at this address, from the server's first boot. */
+  privateNetwork?: PrivateAttachment;
   /** Renders the cloud-init document, which may hold secrets, once the VM's host key is known. */
   userData: (hostKey: pulumi.Output<HostKey>) => pulumi.Output<string>;
 }
@@ -106,6 +109,9 @@ export class Satellite extends pulumi.ComponentResource {
             ipv6: this.addresses.ipv6.id.apply(Number),
           },
         ],
+        ...(role.privateNetwork
+          ? { networks: role.privateNetwork.network.serverNetworks(role.privateNetwork.ip) }
+          : {}),
         userData: pulumi.secret(userData),
         backups: false,
         deleteProtection: settings.deleteProtection,

@@ -7,6 +7,7 @@ import { bundleIssuer, lockedRuntimePackages } from "./render/bundle";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
 import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
+import { PRIVATE_XMPP_OVERRIDE, privateXmppOverride } from "./render/privateNetwork";
 import { turnEnvEntries } from "./render/turnEnv";
 
 export interface UserDataArgs {
@@ -16,6 +17,19 @@ export interface UserDataArgs {
   stateVolume: StateVolume;
   /** The TURN relay's shared secret, when the stack runs one: Prosody hands out credentials made with it. */
   turnSecret?: pulumi.Output<string>;
+  /** The meeting VM's private address, when the stack has a private network: Prosody's XMPP port is published there. */
+  privateAddress?: string;
+}
+
+/** On the private network, Prosody's XMPP port for bridges and recorders, published on the private address only. */
+function privateXmppExtras(address: string | undefined) {
+  if (!address) return { files: [], composeFiles: [] };
+  const file: VmFile = {
+    path: PRIVATE_XMPP_OVERRIDE.path,
+    content: privateXmppOverride(address),
+    permissions: "0644",
+  };
+  return { files: [file], composeFiles: [PRIVATE_XMPP_OVERRIDE.composeFile] };
 }
 
 /** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
@@ -67,6 +81,7 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
           [stateDevice, turnSecret],
         ]) => {
           const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
+          const xmpp = privateXmppExtras(args.privateAddress);
           return renderCloudInit({
             settings,
             env: jitsiEnvEntries({
@@ -76,10 +91,11 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
               advertiseIps: [ipv4, ipv6],
               extraEntries: args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : [],
             }),
-            extraFiles: issuer.files,
-            extraComposeFiles: issuer.composeFiles,
+            extraFiles: [...issuer.files, ...xmpp.files],
+            extraComposeFiles: [...issuer.composeFiles, ...xmpp.composeFiles],
             sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
             stateDevice,
+            ...(args.privateAddress ? { privateAddress: args.privateAddress } : {}),
           });
         },
       ),

@@ -11,6 +11,7 @@ import {
   REQUIRED_PACKAGES,
   VM_SCRIPTS,
   type VmUnitsInput,
+  WAIT_ADDRESS_SCRIPT,
 } from "./vmUnits";
 import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
@@ -36,6 +37,8 @@ export interface CloudInitInput {
   sshHostKey: { privateKey: string; publicKey: string };
   /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
   stateDevice: string;
+  /** The VM's address on the stack's private network, when it joins one; the stack waits for it. */
+  privateAddress?: string;
 }
 
 export { USER_DATA_LIMIT_BYTES } from "./vmBase";
@@ -100,7 +103,11 @@ export function renderCloudInit(input: CloudInitInput): string {
     release: s.jitsiRelease,
     stateDevice: input.stateDevice,
     extraComposeFiles: input.extraComposeFiles ?? [],
+    ...(input.privateAddress ? { privateAddress: input.privateAddress } : {}),
   };
+  const scripts = input.privateAddress
+    ? [...Object.values(VM_SCRIPTS), WAIT_ADDRESS_SCRIPT]
+    : Object.values(VM_SCRIPTS);
   const renewal = renewalUnits(units);
   const files: VmFile[] = [
     {
@@ -113,7 +120,7 @@ export function renderCloudInit(input: CloudInitInput): string {
       content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",
       permissions: "0644",
     },
-    ...Object.values(VM_SCRIPTS).map((script) => ({
+    ...scripts.map((script) => ({
       path: script.path,
       content: vmScript(script.source),
       permissions: "0755",

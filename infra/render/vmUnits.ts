@@ -8,6 +8,14 @@ export const VM_SCRIPTS = {
   renewCert: { path: "/usr/local/sbin/jitsi-stack-renew-cert", source: "renew-cert.sh" },
 } as const;
 
+/** Written only on a VM that joins the private network (see `VmUnitsInput.privateAddress`). */
+export const WAIT_ADDRESS_SCRIPT = {
+  path: "/usr/local/sbin/jitsi-stack-wait-address",
+  source: "wait-address.sh",
+} as const;
+/** How long one start of the unit waits for the private address before failing and retrying. */
+const WAIT_ADDRESS_SECONDS = 120;
+
 /** Packages the stack cannot start without; cloud-init installs them, and the install step again if missing. */
 export const REQUIRED_PACKAGES = ["docker.io", "docker-compose-v2", "git"] as const;
 
@@ -31,6 +39,8 @@ export interface VmUnitsInput {
   stateDevice: string;
   /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
   extraComposeFiles: readonly string[];
+  /** The VM's address on the private network: the stack starts only once it is up (a port is published on it). */
+  privateAddress?: string;
 }
 
 /** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
@@ -84,6 +94,11 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
     )}`,
     // The metadata service hands the user-data, secrets included, to whoever asks: not to containers.
     `ExecStartPre=${VM_SCRIPTS.blockMetadata.path}`,
+    ...(input.privateAddress
+      ? [
+          `ExecStartPre=${command(WAIT_ADDRESS_SCRIPT.path, input.privateAddress, String(WAIT_ADDRESS_SECONDS))}`,
+        ]
+      : []),
     `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans")}`,
     `ExecStop=${compose(input.extraComposeFiles, "down")}`,
     "Restart=on-failure",
