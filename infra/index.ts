@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadSettings } from "../config/load";
 import { VM_LAYOUT } from "../config/versions";
+import { Bridge } from "./bridge";
 import { JitsiHost } from "./jitsiHost";
 import { JitsiSecrets } from "./jitsiSecrets";
 import { MeetDns } from "./meetDns";
@@ -43,6 +44,18 @@ const host = new JitsiHost(name, {
   bootAfter: dns.records,
   privateNetwork: meetingPrivate,
 });
+// Extra videobridges, each named by its number: removing bridge 3 leaves bridge 2's resources as they are.
+const bridges = network
+  ? settings.bridges.bridges.map(
+      (bridge) =>
+        new Bridge(`${name}-bridge-${bridge.index}`, {
+          settings,
+          bridge,
+          network,
+          jvbPassword: secrets.passwords.apply((p) => p.JVB_AUTH_PASSWORD),
+        }),
+    )
+  : [];
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {
   settings,
@@ -80,3 +93,16 @@ export const turnIpv4 = turn?.vm.addresses.ipv4Address;
 export const turnIpv6 = turn?.vm.addresses.ipv6Address;
 export const turnServerId = turn?.vm.serverId;
 export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;
+export const privateNetworkId = network ? network.network.id : undefined;
+/** The extra bridges, by number: what verify checks and where an operator logs in. */
+export const bridgeHosts =
+  bridges.length === 0
+    ? undefined
+    : bridges.map((b) => ({
+        nickname: b.nickname,
+        privateIp: b.privateIp,
+        ipv4: b.vm.addresses.ipv4Address,
+        ipv6: b.vm.addresses.ipv6Address,
+        serverId: b.vm.serverId,
+        sshHostPublicKey: b.vm.sshHostPublicKey,
+      }));

@@ -30,8 +30,11 @@ export interface SatelliteRole {
   labels?: Record<string, string>;
   /** Joins the stack's private network at this address, from the server's first boot. */
   privateNetwork?: PrivateAttachment;
-  /** Renders the cloud-init document, which may hold secrets, once the VM's host key is known. */
-  userData: (hostKey: pulumi.Output<HostKey>) => pulumi.Output<string>;
+  /**
+   * Renders the cloud-init document, which may hold secrets, once the VM's host key is known; the
+   * primary IPs exist before the server, so it may name them (a bridge advertises them).
+   */
+  userData: (hostKey: pulumi.Output<HostKey>, addresses: PublicIps) => pulumi.Output<string>;
 }
 
 export interface SatelliteArgs {
@@ -92,6 +95,7 @@ export class Satellite extends pulumi.ComponentResource {
           .all([hostKey.privateKeyOpenssh, this.sshHostPublicKey])
           .apply(([privateKey, publicKey]) => ({ privateKey, publicKey })),
       ),
+      this.addresses,
     );
     this.server = new hcloud.Server(
       `${name}-server`,

@@ -4,6 +4,8 @@ import type { JitsiSecrets } from "./jitsiSecrets";
 import type { PublicIps } from "./publicIps";
 import type { StateVolume } from "./stateVolume";
 import { bundleIssuer, lockedRuntimePackages } from "./render/bundle";
+import { NO_MEETING_BRIDGE, noMeetingBridgeFile } from "./render/bridgeCloudInit";
+import { meetingBridgeEntries } from "./render/bridgeEnv";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
 import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
@@ -21,15 +23,25 @@ export interface UserDataArgs {
   privateAddress?: string;
 }
 
-/** On the private network, Prosody's XMPP port for bridges and recorders, published on the private address only. */
-function privateXmppExtras(address: string | undefined) {
+/**
+ * The meeting VM's compose files for the private network: Prosody's XMPP port for bridges and recorders,
+ * on the private address only, and its own jvb switched off when the extra bridges carry all media.
+ */
+function privateNetworkExtras(settings: Settings, address: string | undefined) {
   if (!address) return { files: [], composeFiles: [] };
-  const file: VmFile = {
+  const xmpp: VmFile = {
     path: PRIVATE_XMPP_OVERRIDE.path,
     content: privateXmppOverride(address),
     permissions: "0644",
   };
-  return { files: [file], composeFiles: [PRIVATE_XMPP_OVERRIDE.composeFile] };
+  const noJvb = settings.bridges.meetingBridge ? [] : [noMeetingBridgeFile()];
+  return {
+    files: [xmpp, ...noJvb],
+    composeFiles: [
+      PRIVATE_XMPP_OVERRIDE.composeFile,
+      ...(noJvb.length > 0 ? [NO_MEETING_BRIDGE.composeFile] : []),
+    ],
+  };
 }
 
 /** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
@@ -81,7 +93,7 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
           [stateDevice, turnSecret],
         ]) => {
           const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
-          const xmpp = privateXmppExtras(args.privateAddress);
+          const xmpp = privateNetworkExtras(settings, args.privateAddress);
           return renderCloudInit({
             settings,
             env: jitsiEnvEntries({
@@ -89,7 +101,10 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
               jwtAppSecret,
               passwords,
               advertiseIps: [ipv4, ipv6],
-              extraEntries: args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : [],
+              extraEntries: [
+                ...(args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : []),
+                ...meetingBridgeEntries(settings),
+              ],
             }),
             extraFiles: [...issuer.files, ...xmpp.files],
             extraComposeFiles: [...issuer.composeFiles, ...xmpp.composeFiles],
