@@ -66,12 +66,15 @@ export function bridgeEnvEntries(input: BridgeEnvInput): EnvEntry[] {
 
 /**
  * What the meeting VM's .env gains once the stack has extra bridges: a fixed nickname for its own bridge
- * (so verify can name it), and Octo on jicofo and its bridge, regions decided by location.
+ * (so verify can name it), jicofo's local REST API, and Octo on jicofo and its bridge, regions by location.
  */
 export function meetingBridgeEntries(settings: Settings): EnvEntry[] {
   if (settings.bridges.bridges.length === 0) return [];
   return [
     plain("JVB_MUC_NICKNAME", MEETING_BRIDGE_NICKNAME),
+    // jicofo's REST API (/debug lists the bridges it sees, for verify). The release publishes 8888 on
+    // 127.0.0.1 only; without this jicofo listens inside its container alone.
+    plain("JICOFO_ENABLE_REST", "1"),
     ...(settings.bridges.octo
       ? [
           // jicofo.conf: octo.enabled, and the region jicofo counts as local for participants without one.
