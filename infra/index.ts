@@ -93,16 +93,19 @@ export const turnIpv4 = turn?.vm.addresses.ipv4Address;
 export const turnIpv6 = turn?.vm.addresses.ipv6Address;
 export const turnServerId = turn?.vm.serverId;
 export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;
+export const meetingBridge = bridges.length > 0 ? settings.bridges.meetingBridge : undefined;
 export const privateNetworkId = network ? network.network.id : undefined;
 /** The extra bridges, by number: what verify checks and where an operator logs in. */
 export const bridgeHosts =
   bridges.length === 0
     ? undefined
-    : bridges.map((b) => ({
-        nickname: b.nickname,
-        privateIp: b.privateIp,
-        ipv4: b.vm.addresses.ipv4Address,
-        ipv6: b.vm.addresses.ipv6Address,
-        serverId: b.vm.serverId,
-        sshHostPublicKey: b.vm.sshHostPublicKey,
-      }));
+    : pulumi.output(
+        bridges.map((b) => ({
+          nickname: b.nickname,
+          privateIp: b.privateIp,
+          ipv4: b.vm.addresses.ipv4Address,
+          ipv6: b.vm.addresses.ipv6Address,
+          serverId: b.vm.serverId,
+          sshHostPublicKey: b.vm.sshHostPublicKey,
+        })),
+      );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bridgeFirewallRules } from "../../infra/render/firewall";
 import { type PlannedResource, revealSecrets } from "../../scripts/lib/offlineEngine";
+import { StackOutputsSchema } from "../../scripts/lib/stack-outputs";
 import { exampleConfig, ofType, runProgram } from "../helpers/program";
 import { cloudInitSchema, writtenFiles } from "../helpers/userData";
 
@@ -193,6 +194,17 @@ describe("extra videobridges in the plan (mock engine)", async () => {
       expect(paths).not.toContain("/etc/systemd/system/jitsi-stack-renew-cert.timer");
       console.log(`bridge ${i} user-data: ${Buffer.byteLength(userData)} bytes`);
     }
+  });
+
+  it("exports the bridges as verify reads them: nickname, address and pinned host key", () => {
+    const outputs = StackOutputsSchema.parse(revealSecrets(runs[3].outputs));
+    expect(outputs.bridgeHosts?.map((b) => [b.nickname, b.privateIp])).toEqual([
+      ["bridge-1", "10.0.1.1"],
+      ["bridge-2", "10.0.1.2"],
+      ["bridge-3", "10.0.1.3"],
+    ]);
+    expect(outputs.meetingBridge).toBe(true);
+    expect(StackOutputsSchema.parse(revealSecrets(runs[0].outputs)).bridgeHosts).toBeUndefined();
   });
 
   it("gives the bridges the meeting VM's JVB password from state, and nothing else secret", () => {
