@@ -63,7 +63,7 @@ export const BRIDGE_DOCS: Record<keyof typeof bridgeFields, FieldDoc> = {
     default: "false",
   },
   bridgeDrainMinutes: {
-    doc: "How long `npm run drain` waits for a bridge being removed to empty before it gives up on waiting.",
+    doc: "The longest wait, when a bridge is removed, for its participants to leave before its VM is deleted (docs/bridges.md).",
     example: "120",
     default: "60",
   },
