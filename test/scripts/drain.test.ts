@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromEnvironment, runDrainGate } from "../../infra/gate/drainBridge";
 import { bridgeApi, httpLocalCall, sshLocalCall } from "../../scripts/lib/bridgeApi";
 import { drainBridge, drainReport } from "../../scripts/lib/drain";
-import { type SshdFixture, startSshd } from "../helpers/sshd";
+import { pinnedTarget, type SshdFixture, startSshd } from "../helpers/sshd";
 
 /**
  * A stand-in for a videobridge's local API on 127.0.0.1: /colibri/drain/enable and /colibri/stats with
@@ -117,14 +117,7 @@ describe("the drain step over SSH (real OpenSSH on 127.0.0.1)", () => {
     sshd = await startSshd();
     stops.push(() => sshd.stop());
   });
-  const target = () => ({
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    jitsiDir: "/opt/jitsi",
-    identity: sshd.identity,
-    hostPublicKey: sshd.hostPublicKey,
-  });
+  const target = () => pinnedTarget(sshd);
 
   it("reaches the bridge's loopback API through SSH and drains it", async () => {
     const { standIn, port } = await bridge(2, 1);

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpLocalCall, type LocalCall, sshLocalCall } from "../../scripts/lib/bridgeApi";
 import { bridgeChecks, parseJicofoBridges } from "../../scripts/lib/verify/bridges";
-import { type SshdFixture, startSshd } from "../helpers/sshd";
+import { pinnedTarget, type SshdFixture, startSshd } from "../helpers/sshd";
 
 const VERSION = "2.3.237-g9e1c1b2";
 const stops: Array<() => Promise<void>> = [];
@@ -152,14 +152,7 @@ describe("verify lists the bridges jicofo sees, with their load (stand-in jicofo
     });
 
     it("reads jicofo and the bridge through their loopback APIs on the VMs", async () => {
-      const ssh = sshLocalCall({
-        host: sshd.host,
-        port: sshd.port,
-        user: sshd.user,
-        jitsiDir: "/opt/jitsi",
-        identity: sshd.identity,
-        hostPublicKey: sshd.hostPublicKey,
-      });
+      const ssh = sshLocalCall(pinnedTarget(sshd));
       const jicofo = await standIn({ "/debug": jicofoDebug([{ nickname: "bridge-1" }]) });
       const bridge = await standIn({ "/colibri/stats": jvbStats(4, 1) });
       const results = await bridgeChecks({

@@ -6,7 +6,9 @@ import { USER_DATA_LIMIT_BYTES } from "../../../infra/render/cloudInit";
 import { noMeetingBridgeFile, renderBridgeCloudInit } from "../../../infra/render/bridgeCloudInit";
 import { composeConfig } from "../../helpers/compose";
 import { fakePasswords, settingsWith } from "../../helpers/settings";
+import { verifySystemdUnits } from "../../helpers/systemd";
 import { cloudInitSchema, writtenFiles } from "../../helpers/userData";
+import { VM_SCRIPTS, WAIT_ADDRESS_SCRIPT } from "../../../infra/render/vmUnits";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -42,6 +44,27 @@ describe("a bridge VM's user-data, rendered alone", () => {
       "/etc/apt/apt.conf.d/20auto-upgrades",
       "/etc/docker/daemon.json",
     ]);
+  });
+});
+
+describe("a bridge VM's unit", () => {
+  it("is a valid systemd unit (systemd-analyze verify) that retries until jvb runs", () => {
+    const work = mkdtempSync(path.join(tmpdir(), "bridge-unit-"));
+    dirs.push(work);
+    const unit = writtenFiles(render()).find(
+      (f) => f.path === "/etc/systemd/system/jitsi-meet.service",
+    )!.content;
+    const commands = [
+      VM_SCRIPTS.install.path,
+      VM_SCRIPTS.blockMetadata.path,
+      WAIT_ADDRESS_SCRIPT.path,
+      "/usr/bin/docker",
+    ];
+    const verified = verifySystemdUnits(work, { "jitsi-meet.service": unit }, commands);
+    expect(verified.output).toBe("");
+    expect(verified.status).toBe(0);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^RestartPreventExitStatus=3$/m);
   });
 });
 
