@@ -56,6 +56,8 @@ export class Bridge extends pulumi.ComponentResource {
             "bridge-index": String(bridge.index),
           },
           privateNetwork: { network: args.network, ip: this.privateIp },
+          // A bridge holds no state, and scaling in must be able to delete it whatever jitsi:deleteProtection says.
+          protect: false,
           userData: (hostKey, addresses) =>
             pulumi
               .all([jvbPassword, hostKey, addresses.ipv4Address, addresses.ipv6Address])

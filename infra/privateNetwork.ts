@@ -38,7 +38,8 @@ export class PrivateNetwork extends pulumi.ComponentResource {
     const labels = resourceLabels(settings);
     this.network = new hcloud.Network(
       `${name}-network`,
-      { ipRange: plan.ipRange, labels, deleteProtection: settings.deleteProtection },
+      // Unprotected: it holds no data, and it goes with the last bridge (or recorder).
+      { ipRange: plan.ipRange, labels },
       { parent: this },
     );
     this.subnet = new hcloud.NetworkSubnet(

@@ -28,6 +28,11 @@ export interface SatelliteRole {
   firewallRules: FirewallRule[];
   /** More labels on the firewall and server, e.g. the pinned version of what the VM runs. */
   labels?: Record<string, string>;
+  /**
+   * Hetzner delete and rebuild protection on the server and its IPs: jitsi:deleteProtection unless set.
+   * A VM that holds no state and that scaling in must be able to delete (a bridge) sets false.
+   */
+  protect?: boolean;
   /** Joins the stack's private network at this address, from the server's first boot. */
   privateNetwork?: PrivateAttachment;
   /**
@@ -60,7 +65,12 @@ export class Satellite extends pulumi.ComponentResource {
     const { settings, role } = args;
     const labels = { ...resourceLabels(settings), role: role.role, ...role.labels };
 
-    this.addresses = new PublicIps(name, { settings, location: role.location }, { parent: this });
+    const protect = role.protect ?? settings.deleteProtection;
+    this.addresses = new PublicIps(
+      name,
+      { settings, location: role.location, deleteProtection: protect },
+      { parent: this },
+    );
     const hostKey = new tls.PrivateKey(`${name}-ssh-host-key`, { algorithm: "ED25519" }, { parent: this });
     this.sshHostPublicKey = hostKey.publicKeyOpenssh.apply((key) => key.trim());
     // As for the meeting VM: the operators' keys come with cloud-init; Hetzner gets a key of this VM's
@@ -118,8 +128,8 @@ export class Satellite extends pulumi.ComponentResource {
           : {}),
         userData: pulumi.secret(userData),
         backups: false,
-        deleteProtection: settings.deleteProtection,
-        rebuildProtection: settings.deleteProtection,
+        deleteProtection: protect,
+        rebuildProtection: protect,
         labels,
       },
       {

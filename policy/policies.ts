@@ -89,9 +89,12 @@ export const policies: ResourceValidationPolicy[] = [
   },
   {
     name: "production-server-protected",
-    description: "A server in a production stack has delete and rebuild protection.",
+    description:
+      "A server in a production stack has delete and rebuild protection, except a bridge, which holds no state and which scaling in deletes.",
     enforcementLevel: "mandatory",
-    validateResource: checkType(TYPES.server, (p) => unprotectedProductionServer(p as ServerInputs)),
+    validateResource: checkType(TYPES.server, (p) =>
+      roleOf(labelsOf(p)) === "bridge" ? [] : unprotectedProductionServer(p as ServerInputs),
+    ),
   },
   {
     name: "production-volume-protected",

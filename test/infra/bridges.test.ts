@@ -196,6 +196,18 @@ describe("extra videobridges in the plan (mock engine)", async () => {
     }
   });
 
+  it("leaves bridges, their IPs and the network removable under jitsi:deleteProtection, the meeting VM protected", async () => {
+    const run = await runProgram(exampleConfig({ bridges: "1", deleteProtection: "true" }));
+    const protection = (name: string) => run.resources.find((r) => r.name === name)!.inputs.deleteProtection;
+    expect(protection("jitsi-dev-server")).toBe(true);
+    expect(protection("jitsi-dev-ipv4")).toBe(true);
+    expect(protection("jitsi-dev-turn-server")).toBe(true);
+    for (const name of ["jitsi-dev-bridge-1-server", "jitsi-dev-bridge-1-ipv4", "jitsi-dev-bridge-1-ipv6"]) {
+      expect(protection(name), name).toBe(false);
+    }
+    expect(protection("jitsi-dev-network")).toBeUndefined();
+  });
+
   it("exports the bridges as verify reads them: nickname, address and pinned host key", () => {
     const outputs = StackOutputsSchema.parse(revealSecrets(runs[3].outputs));
     expect(outputs.bridgeHosts?.map((b) => [b.nickname, b.privateIp])).toEqual([
