@@ -263,6 +263,15 @@ describe("the policy pack knows the bridges", () => {
     ).not.toContain("meeting-ports-open");
   });
 
+  it("lets a production bridge go without delete protection (no state; scaling in deletes it), but not the meeting VM", async () => {
+    const unprotected = { deleteProtection: false, rebuildProtection: false };
+    expect(
+      await pack.check(TYPES.server, "bridge-1-server", server(unprotected, { role: "bridge" })),
+    ).toEqual([]);
+    const meeting = await pack.check(TYPES.server, "meeting-server", server(unprotected));
+    expect(meeting.map((v) => v.policy)).toEqual(["production-server-protected"]);
+  });
+
   it("fails a bridge server whose Jitsi release is not pinned", async () => {
     const unpinned = await pack.check(
       TYPES.server,
