@@ -192,7 +192,6 @@ describe("extra videobridges in the plan (mock engine)", async () => {
       expect(unit).not.toContain("MANAGED_CONFIG_DIR");
       const paths = writtenFiles(userData).map((f) => f.path);
       expect(paths).not.toContain("/etc/systemd/system/jitsi-stack-renew-cert.timer");
-      console.log(`bridge ${i} user-data: ${Buffer.byteLength(userData)} bytes`);
     }
   });
 
