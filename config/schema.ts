@@ -1,5 +1,6 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { BRIDGE_DOCS, bridgeFields, bridgeRules, type BridgeSettings, resolveBridges } from "./bridges";
 import { boolField, type FieldDoc, HOSTNAME_RE, intField, listField, stringField } from "./fields";
 import { ISSUER_DOCS, issuerFields, issuerRules, type IssuerSettings, resolveIssuer } from "./issuer";
 import { resolveTurn, TURN_DOCS, turnFields, turnRules, type TurnSettings } from "./turn";
@@ -171,6 +172,7 @@ const stackFields = {
   ),
   ...issuerFields,
   ...turnFields,
+  ...bridgeFields,
 };
 
 /** Documentation for every setting: docs/settings.md's table is generated from this. */
@@ -276,6 +278,7 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
   },
   ...ISSUER_DOCS,
   ...TURN_DOCS,
+  ...BRIDGE_DOCS,
 };
 
 export type Environment = "dev" | "staging" | "production";
@@ -307,6 +310,7 @@ export interface Settings {
   readinessTimeoutSeconds: number;
   issuer: IssuerSettings;
   turn: TurnSettings;
+  bridges: BridgeSettings;
 }
 
 /** Secret settings, in plain text: only `config/load.ts` sees these before they are wrapped as Pulumi secrets. */
@@ -346,6 +350,7 @@ function crossFieldRules(s: Partial<Parsed>, report: Report): void {
   }
   issuerRules(s, report);
   turnRules(s, report);
+  bridgeRules(s, report);
 }
 
 /** The closest known key to a mistyped one, for "did you mean". */
@@ -476,6 +481,7 @@ export function validateSettings(
     readinessTimeoutSeconds: s.readinessTimeoutSeconds,
     issuer: resolveIssuer(s),
     turn: resolveTurn(s),
+    bridges: resolveBridges(s),
   };
   return {
     ok: true,

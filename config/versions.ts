@@ -12,6 +12,21 @@ export const SUPPORTED_IMAGES = ["ubuntu-24.04", "ubuntu-22.04"] as const;
 
 /** Hetzner Cloud locations. */
 export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
+export type HetznerLocation = (typeof HETZNER_LOCATIONS)[number];
+
+/**
+ * The network zone of each location. A Hetzner network, and every subnet in it, belongs to one network
+ * zone, and only servers of that zone's locations can join it (docs.hetzner.com/cloud/networks/faq,
+ * "Can Networks span multiple locations?", 2024-12-11).
+ */
+export const HETZNER_NETWORK_ZONES: Record<HetznerLocation, string> = {
+  fsn1: "eu-central",
+  nbg1: "eu-central",
+  hel1: "eu-central",
+  ash: "us-east",
+  hil: "us-west",
+  sin: "ap-southeast",
+};
 
 /** Where the compose project lives on the VM; backup, restore and verify rely on these paths. */
 export const VM_LAYOUT = {

@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadSettings } from "../config/load";
 import { VM_LAYOUT } from "../config/versions";
+import { Bridge } from "./bridge";
 import { JitsiHost } from "./jitsiHost";
 import { JitsiSecrets } from "./jitsiSecrets";
 import { MeetDns } from "./meetDns";
+import { PrivateNetwork, privateNetworkNeeded } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { privateAddress } from "./render/privateNetwork";
 import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
 import { TurnServer } from "./turnServer";
@@ -19,6 +22,9 @@ const name = `jitsi-${settings.stack}`;
 const secrets = new JitsiSecrets(name, loaded);
 const addresses = new PublicIps(name, { settings });
 const stateVolume = new StateVolume(name, { settings });
+// Only a stack with bridges (or recorders) gets a private network; a single VM keeps its plan unchanged.
+const network = privateNetworkNeeded(settings) ? new PrivateNetwork(name, { settings }) : undefined;
+const meetingPrivate = network ? { network, ip: privateAddress("meeting") } : undefined;
 const turn = settings.turn.enabled
   ? new TurnServer(`${name}-turn`, { settings, secret: loaded.turnSecret })
   : undefined;
@@ -27,9 +33,29 @@ const host = new JitsiHost(name, {
   settings,
   addresses,
   stateVolume,
-  userData: userData({ settings, secrets, addresses, stateVolume, turnSecret: turn?.secret }),
+  userData: userData({
+    settings,
+    secrets,
+    addresses,
+    stateVolume,
+    turnSecret: turn?.secret,
+    privateAddress: meetingPrivate?.ip,
+  }),
   bootAfter: dns.records,
+  privateNetwork: meetingPrivate,
 });
+// Extra videobridges, each named by its number: removing bridge 3 leaves bridge 2's resources as they are.
+const bridges = network
+  ? settings.bridges.bridges.map(
+      (bridge) =>
+        new Bridge(`${name}-bridge-${bridge.index}`, {
+          settings,
+          bridge,
+          network,
+          jvbPassword: secrets.passwords.apply((p) => p.JVB_AUTH_PASSWORD),
+        }),
+    )
+  : [];
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {
   settings,
@@ -67,3 +93,19 @@ export const turnIpv4 = turn?.vm.addresses.ipv4Address;
 export const turnIpv6 = turn?.vm.addresses.ipv6Address;
 export const turnServerId = turn?.vm.serverId;
 export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;
+export const meetingBridge = bridges.length > 0 ? settings.bridges.meetingBridge : undefined;
+export const privateNetworkId = network ? network.network.id : undefined;
+/** The extra bridges, by number: what verify checks and where an operator logs in. */
+export const bridgeHosts =
+  bridges.length === 0
+    ? undefined
+    : pulumi.output(
+        bridges.map((b) => ({
+          nickname: b.nickname,
+          privateIp: b.privateIp,
+          ipv4: b.vm.addresses.ipv4Address,
+          ipv6: b.vm.addresses.ipv6Address,
+          serverId: b.vm.serverId,
+          sshHostPublicKey: b.vm.sshHostPublicKey,
+        })),
+      );

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { Settings } from "../config/schema";
 import { resourceLabels } from "./labels";
+import type { PrivateAttachment } from "./privateNetwork";
 import type { PublicIps } from "./publicIps";
 import type { StateVolume } from "./stateVolume";
 import { firewallRules } from "./render/firewall";
@@ -19,6 +20,8 @@ export interface JitsiHostArgs {
    * validation finds the name (failed validations count against Let's Encrypt's limits).
    */
   bootAfter?: pulumi.Resource[];
+  /** Joins the stack's private network at this address (bridges and recorders reach Prosody there). */
+  privateNetwork?: PrivateAttachment;
 }
 
 /** The Hetzner VM that runs docker-jitsi-meet: SSH key, firewall, server, state volume attachment and reverse DNS. */
@@ -63,6 +66,9 @@ export class JitsiHost extends pulumi.ComponentResource {
             ipv6: addresses.ipv6.id.apply(Number),
           },
         ],
+        ...(args.privateNetwork
+          ? { networks: args.privateNetwork.network.serverNetworks(args.privateNetwork.ip) }
+          : {}),
         userData: pulumi.secret(args.userData),
         backups: settings.hetznerBackups,
         deleteProtection: settings.deleteProtection,

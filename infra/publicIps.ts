@@ -8,6 +8,8 @@ export interface PublicIpsArgs {
   settings: Settings;
   /** Where the server that takes them runs; the stack's location unless set. */
   location?: string;
+  /** Hetzner delete protection; jitsi:deleteProtection unless set. */
+  deleteProtection?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export class PublicIps extends pulumi.ComponentResource {
       location: args.location ?? settings.location,
       assigneeType: "server",
       autoDelete: false,
-      deleteProtection: settings.deleteProtection,
+      deleteProtection: args.deleteProtection ?? settings.deleteProtection,
       labels: resourceLabels(settings),
     };
     this.ipv4 = new hcloud.PrimaryIp(`${name}-ipv4`, { ...common, type: "ipv4" }, { parent: this });

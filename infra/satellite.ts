@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { Settings } from "../config/schema";
 import { resourceLabels } from "./labels";
 import { MeetDns } from "./meetDns";
+import type { PrivateAttachment } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import type { FirewallRule } from "./render/firewall";
 
@@ -27,8 +28,18 @@ export interface SatelliteRole {
   firewallRules: FirewallRule[];
   /** More labels on the firewall and server, e.g. the pinned version of what the VM runs. */
   labels?: Record<string, string>;
-  /** Renders the cloud-init document, which may hold secrets, once the VM's host key is known. */
-  userData: (hostKey: pulumi.Output<HostKey>) => pulumi.Output<string>;
+  /**
+   * Hetzner delete and rebuild protection on the server and its IPs: jitsi:deleteProtection unless set.
+   * A VM that holds no state and that scaling in must be able to delete (a bridge) sets false.
+   */
+  protect?: boolean;
+  /** Joins the stack's private network at this address, from the server's first boot. */
+  privateNetwork?: PrivateAttachment;
+  /**
+   * Renders the cloud-init document, which may hold secrets, once the VM's host key is known; the
+   * primary IPs exist before the server, so it may name them (a bridge advertises them).
+   */
+  userData: (hostKey: pulumi.Output<HostKey>, addresses: PublicIps) => pulumi.Output<string>;
 }
 
 export interface SatelliteArgs {
@@ -54,7 +65,12 @@ export class Satellite extends pulumi.ComponentResource {
     const { settings, role } = args;
     const labels = { ...resourceLabels(settings), role: role.role, ...role.labels };
 
-    this.addresses = new PublicIps(name, { settings, location: role.location }, { parent: this });
+    const protect = role.protect ?? settings.deleteProtection;
+    this.addresses = new PublicIps(
+      name,
+      { settings, location: role.location, deleteProtection: protect },
+      { parent: this },
+    );
     const hostKey = new tls.PrivateKey(`${name}-ssh-host-key`, { algorithm: "ED25519" }, { parent: this });
     this.sshHostPublicKey = hostKey.publicKeyOpenssh.apply((key) => key.trim());
     // As for the meeting VM: the operators' keys come with cloud-init; Hetzner gets a key of this VM's
@@ -89,6 +105,7 @@ export class Satellite extends pulumi.ComponentResource {
           .all([hostKey.privateKeyOpenssh, this.sshHostPublicKey])
           .apply(([privateKey, publicKey]) => ({ privateKey, publicKey })),
       ),
+      this.addresses,
     );
     this.server = new hcloud.Server(
       `${name}-server`,
@@ -106,10 +123,13 @@ export class Satellite extends pulumi.ComponentResource {
             ipv6: this.addresses.ipv6.id.apply(Number),
           },
         ],
+        ...(role.privateNetwork
+          ? { networks: role.privateNetwork.network.serverNetworks(role.privateNetwork.ip) }
+          : {}),
         userData: pulumi.secret(userData),
         backups: false,
-        deleteProtection: settings.deleteProtection,
-        rebuildProtection: settings.deleteProtection,
+        deleteProtection: protect,
+        rebuildProtection: protect,
         labels,
       },
       {

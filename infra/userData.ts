@@ -4,9 +4,12 @@ import type { JitsiSecrets } from "./jitsiSecrets";
 import type { PublicIps } from "./publicIps";
 import type { StateVolume } from "./stateVolume";
 import { bundleIssuer, lockedRuntimePackages } from "./render/bundle";
+import { NO_MEETING_BRIDGE, noMeetingBridgeFile } from "./render/bridgeCloudInit";
+import { meetingBridgeEntries } from "./render/bridgeEnv";
 import { renderCloudInit, type VmFile } from "./render/cloudInit";
 import { renderIssuerHost } from "./render/issuerHost";
 import { formatEnv, jitsiEnvEntries } from "./render/jitsiEnv";
+import { PRIVATE_XMPP_OVERRIDE, privateXmppOverride } from "./render/privateNetwork";
 import { turnEnvEntries } from "./render/turnEnv";
 
 export interface UserDataArgs {
@@ -16,6 +19,29 @@ export interface UserDataArgs {
   stateVolume: StateVolume;
   /** The TURN relay's shared secret, when the stack runs one: Prosody hands out credentials made with it. */
   turnSecret?: pulumi.Output<string>;
+  /** The meeting VM's private address, when the stack has a private network: Prosody's XMPP port is published there. */
+  privateAddress?: string;
+}
+
+/**
+ * The meeting VM's compose files for the private network: Prosody's XMPP port for bridges and recorders,
+ * on the private address only, and its own jvb switched off when the extra bridges carry all media.
+ */
+function privateNetworkExtras(settings: Settings, address: string | undefined) {
+  if (!address) return { files: [], composeFiles: [] };
+  const xmpp: VmFile = {
+    path: PRIVATE_XMPP_OVERRIDE.path,
+    content: privateXmppOverride(address),
+    permissions: "0644",
+  };
+  const noJvb = settings.bridges.meetingBridge ? [] : [noMeetingBridgeFile()];
+  return {
+    files: [xmpp, ...noJvb],
+    composeFiles: [
+      PRIVATE_XMPP_OVERRIDE.composeFile,
+      ...(noJvb.length > 0 ? [NO_MEETING_BRIDGE.composeFile] : []),
+    ],
+  };
 }
 
 /** The token issuer's files when it runs on the VM (`jitsi:issuerTarget host`); its env file holds secrets. */
@@ -67,6 +93,7 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
           [stateDevice, turnSecret],
         ]) => {
           const issuer = issuerHostExtras(settings, jwtAppSecret, apiKeys);
+          const xmpp = privateNetworkExtras(settings, args.privateAddress);
           return renderCloudInit({
             settings,
             env: jitsiEnvEntries({
@@ -74,12 +101,16 @@ export function userData(args: UserDataArgs): pulumi.Output<string> {
               jwtAppSecret,
               passwords,
               advertiseIps: [ipv4, ipv6],
-              extraEntries: args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : [],
+              extraEntries: [
+                ...(args.turnSecret ? turnEnvEntries(settings.turn, turnSecret) : []),
+                ...meetingBridgeEntries(settings),
+              ],
             }),
-            extraFiles: issuer.files,
-            extraComposeFiles: issuer.composeFiles,
+            extraFiles: [...issuer.files, ...xmpp.files],
+            extraComposeFiles: [...issuer.composeFiles, ...xmpp.composeFiles],
             sshHostKey: { privateKey: hostPrivateKey, publicKey: hostPublicKey },
             stateDevice,
+            ...(args.privateAddress ? { privateAddress: args.privateAddress } : {}),
           });
         },
       ),

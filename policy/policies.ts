@@ -8,7 +8,7 @@ import {
   unprotectedProductionVolume,
   type ServerInputs,
 } from "./server";
-import { roleOf, turnFirewallNotExact, unknownRole, unpinnedCoturn } from "./turn";
+import { bridgeFirewallNotExact, roleOf, turnFirewallNotExact, unknownRole, unpinnedCoturn } from "./turn";
 
 /** Type tokens of the resources the policies read (the program declares them in infra/). */
 export const TYPES = {
@@ -49,7 +49,7 @@ export const policies: ResourceValidationPolicy[] = [
   {
     name: "known-role",
     description:
-      "Every firewall and server has a role the pack knows (the meeting VM has no role label; turn).",
+      "Every firewall and server has a role the pack knows (the meeting VM has no role label; turn; bridge).",
     enforcementLevel: "mandatory",
     validateResource: [
       checkType(TYPES.firewall, (p) => unknownRole(labelsOf(p))),
@@ -74,6 +74,14 @@ export const policies: ResourceValidationPolicy[] = [
     ),
   },
   {
+    name: "bridge-firewall-exact",
+    description: "A bridge's firewall opens 10000/udp to IPv4 and IPv6, SSH at most, and nothing else.",
+    enforcementLevel: "mandatory",
+    validateResource: checkType(TYPES.firewall, (p) =>
+      roleOf(labelsOf(p)) === "bridge" ? bridgeFirewallNotExact(p.rules as FirewallRule[]) : [],
+    ),
+  },
+  {
     name: "meeting-dns-not-proxied",
     description: "Meeting DNS records are never proxied through Cloudflare.",
     enforcementLevel: "mandatory",
@@ -81,9 +89,12 @@ export const policies: ResourceValidationPolicy[] = [
   },
   {
     name: "production-server-protected",
-    description: "A server in a production stack has delete and rebuild protection.",
+    description:
+      "A server in a production stack has delete and rebuild protection, except a bridge, which holds no state and which scaling in deletes.",
     enforcementLevel: "mandatory",
-    validateResource: checkType(TYPES.server, (p) => unprotectedProductionServer(p as ServerInputs)),
+    validateResource: checkType(TYPES.server, (p) =>
+      roleOf(labelsOf(p)) === "bridge" ? [] : unprotectedProductionServer(p as ServerInputs),
+    ),
   },
   {
     name: "production-volume-protected",
@@ -93,10 +104,11 @@ export const policies: ResourceValidationPolicy[] = [
   },
   {
     name: "jitsi-release-pinned",
-    description: "The Jitsi release is pinned by tag and commit (server labels jitsi-release, jitsi-commit).",
+    description:
+      "The Jitsi release of the meeting VM and of every bridge is pinned by tag and commit (server labels jitsi-release, jitsi-commit).",
     enforcementLevel: "mandatory",
     validateResource: checkType(TYPES.server, (p) =>
-      roleOf(labelsOf(p)) === "meeting" ? unpinnedRelease(p as ServerInputs) : [],
+      ["meeting", "bridge"].includes(roleOf(labelsOf(p))) ? unpinnedRelease(p as ServerInputs) : [],
     ),
   },
   {

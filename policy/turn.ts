@@ -3,7 +3,7 @@ import type { FirewallRule } from "./firewall";
 import type { ServerInputs } from "./server";
 
 /** The roles of the stack's VMs the pack knows; the meeting VM carries no role label. */
-export const KNOWN_ROLES = ["meeting", "turn"] as const;
+export const KNOWN_ROLES = ["meeting", "turn", "bridge"] as const;
 
 export const roleOf = (labels: Record<string, string> | undefined): string => labels?.role ?? "meeting";
 
@@ -12,12 +12,12 @@ export function unknownRole(labels: Record<string, string> | undefined): string[
   const role = roleOf(labels);
   if ((KNOWN_ROLES as readonly string[]).includes(role)) return [];
   return [
-    `label 'role' is '${role}'; the policy pack knows the meeting VM (no role label) and 'turn', ` +
+    `label 'role' is '${role}'; the policy pack knows the meeting VM (no role label), 'turn' and 'bridge', ` +
       "so this resource would escape every role's checks",
   ];
 }
 
-interface Expected {
+export interface Expected {
   protocol: "tcp" | "udp";
   port: string;
   why: string;
@@ -69,6 +69,22 @@ export function turnFirewallNotExact(
 ): string[] {
   const expected = expectedTurnPorts(labels);
   if (typeof expected === "string") return [expected];
+  return firewallNotExact(
+    rules,
+    expected,
+    "the TURN relay does not serve; it opens only its TURN ports, the relay range, 80/tcp for Let's Encrypt and SSH",
+  );
+}
+
+/**
+ * Violations of "this firewall opens exactly `expected` to IPv4 and IPv6, SSH at most, and nothing
+ * else"; `otherwise` ends the message about a rule it should not have.
+ */
+export function firewallNotExact(
+  rules: FirewallRule[] | undefined,
+  expected: readonly Expected[],
+  otherwise: string,
+): string[] {
   const problems: string[] = [];
   for (const want of expected) {
     const open = { v4: false, v6: false };
@@ -91,13 +107,22 @@ export function turnFirewallNotExact(
     const known = expected.some((want) => want.protocol === rule.protocol && want.port === rule.port);
     const ssh = rule.protocol === "tcp" && rule.port === "22";
     if (!known && !ssh) {
-      problems.push(
-        `rules[${i}] opens ${rule.port ?? "any"}/${rule.protocol ?? "any"}, which the TURN relay does not serve; ` +
-          "it opens only its TURN ports, the relay range, 80/tcp for Let's Encrypt and SSH",
-      );
+      problems.push(`rules[${i}] opens ${rule.port ?? "any"}/${rule.protocol ?? "any"}, which ${otherwise}`);
     }
   });
   return problems;
+}
+
+/**
+ * Violations of "a bridge's firewall is exact": media (10000/udp) from IPv4 and IPv6, SSH at most,
+ * nothing else. XMPP and Octo's private path use the private network, which cloud firewalls do not filter.
+ */
+export function bridgeFirewallNotExact(rules: FirewallRule[] | undefined): string[] {
+  return firewallNotExact(
+    rules,
+    [{ protocol: "udp", port: "10000", why: "media" }],
+    "a bridge does not serve; it opens only 10000/udp for media and SSH",
+  );
 }
 
 /** Violations of "the TURN relay runs a pinned coturn" (server label coturn-version). */

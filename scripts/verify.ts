@@ -10,7 +10,9 @@ import {
   UsageError,
 } from "./lib/shared/cli";
 import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
-import { readStackOutputs } from "./lib/shared/stack-outputs";
+import { sshLocalCall } from "./lib/bridges/bridgeApi";
+import { readStackOutputs, type StackOutputs } from "./lib/shared/stack-outputs";
+import type { BridgeCheckOptions } from "./lib/verify/bridges";
 import { formatTable } from "./lib/verify/checks";
 import { runVerify, type VerifyOptions } from "./lib/verify/run";
 
@@ -30,7 +32,10 @@ The post-deploy check. Reads the stack outputs, then checks:
   - the token issuer, when deployed, returns a token that verifies and joins;
   - the TURN relay, when deployed: Prosody hands a token holder TURN credentials for the stack's
     relay (XEP-0215, as the browser asks), each service it lists allocates a relay with them (TLS on
-    443 first, then TCP and UDP), and a wrong password is refused.
+    443 first, then TCP and UDP), and a wrong password is refused;
+  - with extra bridges (jitsi:bridges): every bridge jicofo sees, with its load (participants,
+    conferences, stress), read over SSH from the VMs' loopback APIs; a declared bridge jicofo does
+    not see, or one on another version, fails.
 Prints a pass/fail table. Tokens and secrets are never printed.
 
   --stack STACK          Pulumi stack whose outputs describe the deployment
@@ -159,6 +164,28 @@ async function deployment(flags: Flags, run: CommandRunner) {
     lobbyEnabled: outputs.lobbyEnabled ?? false,
     issuer: outputs.issuerUrl && apiKey ? { url: outputs.issuerUrl, apiKey } : undefined,
     turnHostname: outputs.turnHostname,
+    bridges: bridgeTargets(outputs),
+  };
+}
+
+/** With extra bridges: jicofo on the meeting VM and each bridge, over SSH to their loopback APIs. */
+function bridgeTargets(outputs: StackOutputs): BridgeCheckOptions | undefined {
+  if (!outputs.bridgeHosts || outputs.bridgeHosts.length === 0) return undefined;
+  const over = (host: string, hostPublicKey: string | undefined) =>
+    sshLocalCall({
+      host,
+      port: 22,
+      user: outputs.sshUser,
+      jitsiDir: outputs.jitsiDir,
+      hostPublicKey,
+    });
+  return {
+    jicofo: over(outputs.sshHost, outputs.sshHostPublicKey),
+    bridges: outputs.bridgeHosts.map((b) => ({
+      nickname: b.nickname,
+      call: over(b.ipv4, b.sshHostPublicKey),
+    })),
+    meetingBridge: outputs.meetingBridge ?? true,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   REQUIRED_PACKAGES,
   VM_SCRIPTS,
   type VmUnitsInput,
+  WAIT_ADDRESS_SCRIPT,
 } from "./vmUnits";
 import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
 
@@ -34,8 +35,12 @@ export interface CloudInitInput {
   extraComposeFiles?: readonly string[];
   /** The SSH host key (OpenSSH format) the VM must present, so clients can pin it. */
   sshHostKey: { privateKey: string; publicKey: string };
-  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
-  stateDevice: string;
+  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123; absent on a VM without one. */
+  stateDevice?: string;
+  /** The compose services the VM runs (a bridge: jvb), with the CONFIG directories they mount; all when absent. */
+  services?: { names: readonly string[]; configDirs: readonly string[] };
+  /** The VM's address on the stack's private network, when it joins one; the stack waits for it. */
+  privateAddress?: string;
 }
 
 export { USER_DATA_LIMIT_BYTES } from "./vmBase";
@@ -95,13 +100,24 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
 /** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
 export function renderCloudInit(input: CloudInitInput): string {
   const { settings: s } = input;
-  const units: VmUnitsInput = {
+  const unitInput: VmUnitsInput = {
     domain: s.domain,
     release: s.jitsiRelease,
-    stateDevice: input.stateDevice,
     extraComposeFiles: input.extraComposeFiles ?? [],
+    ...(input.stateDevice ? { stateDevice: input.stateDevice } : {}),
+    ...(input.privateAddress ? { privateAddress: input.privateAddress } : {}),
+    ...(input.services ? { services: input.services.names, configDirs: input.services.configDirs } : {}),
   };
-  const renewal = renewalUnits(units);
+  // The certificate is the web container's: a VM without it renews nothing.
+  const servesWeb = !input.services || input.services.names.includes("web");
+  const scripts = [
+    VM_SCRIPTS.install,
+    ...(input.stateDevice ? [VM_SCRIPTS.mountState] : []),
+    VM_SCRIPTS.blockMetadata,
+    ...(servesWeb ? [VM_SCRIPTS.renewCert] : []),
+    ...(input.privateAddress ? [WAIT_ADDRESS_SCRIPT] : []),
+  ];
+  const renewal = renewalUnits(unitInput);
   const files: VmFile[] = [
     {
       path: `${VM_LAYOUT.jitsiDir}/.env`,
@@ -113,7 +129,7 @@ export function renderCloudInit(input: CloudInitInput): string {
       content: JSON.stringify({ tag: s.jitsiRelease.tag, commit: s.jitsiRelease.commit }, null, 2) + "\n",
       permissions: "0644",
     },
-    ...Object.values(VM_SCRIPTS).map((script) => ({
+    ...scripts.map((script) => ({
       path: script.path,
       content: vmScript(script.source),
       permissions: "0755",
@@ -122,17 +138,21 @@ export function renderCloudInit(input: CloudInitInput): string {
     // The units are rendered here and tested as text (test/infra/render/vmUnits.test.ts): compressed is fine.
     {
       path: `/etc/systemd/system/${VM_LAYOUT.service}`,
-      content: jitsiMeetUnit(units),
+      content: jitsiMeetUnit(unitInput),
       permissions: "0644",
       compress: true,
     },
-    {
-      path: `/etc/systemd/system/${RENEWAL.service}`,
-      content: renewal.service,
-      permissions: "0644",
-      compress: true,
-    },
-    { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
+    ...(servesWeb
+      ? [
+          {
+            path: `/etc/systemd/system/${RENEWAL.service}`,
+            content: renewal.service,
+            permissions: "0644",
+            compress: true,
+          },
+          { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
+        ]
+      : []),
     ...VM_BASE_FILES,
     {
       // Bounded container logs, so a busy bridge cannot fill the disk.
@@ -148,6 +168,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     ...(input.extraFiles ?? []),
   ];
 
+  const units = servesWeb ? [VM_LAYOUT.service, RENEWAL.timer] : [VM_LAYOUT.service];
   const doc = {
     package_update: true,
     package_upgrade: true,
@@ -160,10 +181,10 @@ export function renderCloudInit(input: CloudInitInput): string {
     runcmd: [
       ["systemctl", "try-reload-or-restart", "ssh"],
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", VM_LAYOUT.service, RENEWAL.timer],
+      ["systemctl", "enable", ...units],
       // --no-block: the unit mounts the volume, installs the release and starts the stack, and retries
       // on its own until that works (a volume attached late, a failed fetch or image pull).
-      ["systemctl", "start", "--no-block", VM_LAYOUT.service, RENEWAL.timer],
+      ["systemctl", "start", "--no-block", ...units],
     ],
   };
   return cloudConfigText(doc);

@@ -14,10 +14,12 @@ export const ANYWHERE = ["0.0.0.0/0", "::/0"];
 /** A port every participant must reach, opened to the whole internet. */
 export type PublicService = Pick<FirewallRule, "protocol" | "port" | "description">;
 
+const MEDIA: PublicService = { protocol: "udp", port: "10000", description: "Jitsi Videobridge media" };
+
 const PUBLIC_SERVICES: readonly PublicService[] = [
   { protocol: "tcp", port: "80", description: "HTTP: Let's Encrypt HTTP-01 challenge and redirect to HTTPS" },
   { protocol: "tcp", port: "443", description: "HTTPS: Jitsi web app and XMPP websocket" },
-  { protocol: "udp", port: "10000", description: "Jitsi Videobridge media" },
+  MEDIA,
 ];
 
 /** Each service from anywhere, and SSH from the admin CIDRs only: no SSH rule at all when there are none. */
@@ -45,4 +47,13 @@ export function inboundRules(
 /** The meeting VM's inbound rules. */
 export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
   return inboundRules(PUBLIC_SERVICES, adminCidrs);
+}
+
+/**
+ * A bridge VM's inbound rules: media from anywhere, SSH from the admin CIDRs, nothing else. Its XMPP
+ * login to the meeting VM and Octo's private candidates use the private network, which Hetzner's
+ * firewalls do not filter.
+ */
+export function bridgeFirewallRules(adminCidrs: readonly string[]): FirewallRule[] {
+  return inboundRules([MEDIA], adminCidrs);
 }

@@ -115,6 +115,11 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),
     ...(input.extraEntries ?? []),
   ];
+  return checkEnvEntries(entries);
+}
+
+/** Refuses an entry the env file cannot hold as it is, or an empty secret; returns the entries. */
+export function checkEnvEntries(entries: EnvEntry[]): EnvEntry[] {
   for (const entry of entries) {
     if (!SAFE_VALUE.test(entry.value)) {
       const shown = entry.secret ? "a secret value" : `'${entry.value}'`;

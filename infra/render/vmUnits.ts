@@ -8,6 +8,14 @@ export const VM_SCRIPTS = {
   renewCert: { path: "/usr/local/sbin/jitsi-stack-renew-cert", source: "renew-cert.sh" },
 } as const;
 
+/** Written only on a VM that joins the private network (see `VmUnitsInput.privateAddress`). */
+export const WAIT_ADDRESS_SCRIPT = {
+  path: "/usr/local/sbin/jitsi-stack-wait-address",
+  source: "wait-address.sh",
+} as const;
+/** How long one start of the unit waits for the private address before failing and retrying. */
+const WAIT_ADDRESS_SECONDS = 120;
+
 /** Packages the stack cannot start without; cloud-init installs them, and the install step again if missing. */
 export const REQUIRED_PACKAGES = ["docker.io", "docker-compose-v2", "git"] as const;
 
@@ -27,10 +35,16 @@ export interface VmUnitsInput {
   domain: string;
   /** The docker-jitsi-meet tag to install and the commit it must resolve to. */
   release: { tag: string; commit: string };
-  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
-  stateDevice: string;
+  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123; a VM without one mounts nothing. */
+  stateDevice?: string;
   /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
   extraComposeFiles: readonly string[];
+  /** The compose services this VM runs, without the ones they depend on (a bridge: jvb); all when absent. */
+  services?: readonly string[];
+  /** The directories under CONFIG its containers mount; all of the release's when absent. */
+  configDirs?: readonly string[];
+  /** The VM's address on the private network: the stack starts only once it is up (a port is published on it). */
+  privateAddress?: string;
 }
 
 /** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
@@ -57,6 +71,8 @@ function compose(extraComposeFiles: readonly string[], ...args: string[]): strin
  * until the stack is up; only a refusal (exit 3) stops the retries, since retrying cannot cure it.
  */
 export function jitsiMeetUnit(input: VmUnitsInput): string {
+  const configDirs = input.configDirs ?? CONFIG_MOUNT_DIRS;
+  const only = input.services ? ["--no-deps", ...input.services] : [];
   return [
     "[Unit]",
     "Description=Jitsi Meet (docker-jitsi-meet compose stack)",
@@ -70,8 +86,13 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
     "RemainAfterExit=yes",
     `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
     `Environment="REQUIRED_PACKAGES=${REQUIRED_PACKAGES.map(arg).join(" ")}"`,
-    `Environment=MANAGED_CONFIG_DIR=${arg(VM_LAYOUT.managedConfigDir)}`,
-    `ExecStartPre=${command(VM_SCRIPTS.mountState.path, input.stateDevice, VM_LAYOUT.stateDir)}`,
+    // The managed files are the web container's (nginx-custom): only a VM that runs it gets them.
+    ...(configDirs.includes("web/nginx-custom")
+      ? [`Environment=MANAGED_CONFIG_DIR=${arg(VM_LAYOUT.managedConfigDir)}`]
+      : []),
+    ...(input.stateDevice
+      ? [`ExecStartPre=${command(VM_SCRIPTS.mountState.path, input.stateDevice, VM_LAYOUT.stateDir)}`]
+      : []),
     `ExecStartPre=${command(
       VM_SCRIPTS.install.path,
       JITSI_RELEASE.repository,
@@ -80,11 +101,16 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
       VM_LAYOUT.jitsiDir,
       VM_LAYOUT.configDir,
       String(CONTAINER_UID),
-      ...CONFIG_MOUNT_DIRS,
+      ...configDirs,
     )}`,
     // The metadata service hands the user-data, secrets included, to whoever asks: not to containers.
     `ExecStartPre=${VM_SCRIPTS.blockMetadata.path}`,
-    `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans")}`,
+    ...(input.privateAddress
+      ? [
+          `ExecStartPre=${command(WAIT_ADDRESS_SCRIPT.path, input.privateAddress, String(WAIT_ADDRESS_SECONDS))}`,
+        ]
+      : []),
+    `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans", ...only)}`,
     `ExecStop=${compose(input.extraComposeFiles, "down")}`,
     "Restart=on-failure",
     "RestartSec=30",

@@ -1,4 +1,5 @@
 import { type Settings, validateSettings } from "../../config/schema";
+import { meetingBridgeEntries } from "../../infra/render/bridgeEnv";
 import { turnEnvEntries } from "../../infra/render/turnEnv";
 import { INTERNAL_PASSWORDS, type InternalPassword, jitsiEnvEntries } from "../../infra/render/jitsiEnv";
 
@@ -42,7 +43,8 @@ export function renderedEnv(overrides: Record<string, string> = {}): Record<stri
     jwtAppSecret: TEST_JWT_SECRET,
     passwords: fakePasswords(),
     advertiseIps: ["203.0.113.10", "2001:db8:4a1:7e00::1"],
-    extraEntries: turnEnvEntries(settings.turn, TEST_TURN_SECRET),
+    // As infra/userData.ts adds them.
+    extraEntries: [...turnEnvEntries(settings.turn, TEST_TURN_SECRET), ...meetingBridgeEntries(settings)],
   });
   return Object.fromEntries(entries.map((e) => [e.name, e.value]));
 }

@@ -89,3 +89,15 @@ export async function startSshd(): Promise<SshdFixture> {
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`could not start sshd: ${lastError}`);
 }
+
+/** The fixture as an SSH target whose host key is pinned from "state", as the scripts reach a VM. */
+export function pinnedTarget(sshd: SshdFixture, jitsiDir = "/opt/jitsi") {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    jitsiDir,
+    identity: sshd.identity,
+    hostPublicKey: sshd.hostPublicKey,
+  };
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JITSI_RELEASE } from "../../config/versions";
-import { firewallRules } from "../../infra/render/firewall";
+import { bridgeFirewallRules, firewallRules } from "../../infra/render/firewall";
 import { turnFirewallLabels, turnFirewallRules } from "../../infra/render/turnFirewall";
 import { settingsWith } from "../helpers/settings";
 import { TYPES } from "../../policy/policies";
@@ -212,5 +212,72 @@ describe("plaintext secrets are told apart from Pulumi secrets", () => {
     const violations = await pack.analyzeOnly(TYPES.dnsRecord, "never-remediated", { name: "x", type: "A" });
     expect(violations).toHaveLength(1);
     expect(violations[0]!.message).toContain("remediate pass did not run");
+  });
+});
+
+describe("the policy pack knows the bridges", () => {
+  const bridgeFirewall = (rules = bridgeFirewallRules(["203.0.113.7/32"])) => ({
+    labels: { app: "jitsi-stack", stack: "prod", environment: "production", role: "bridge" },
+    rules,
+  });
+
+  it("passes every resource of a production stack with two bridges and Octo", async () => {
+    const prod = readStackConfig("Pulumi.prod.yaml");
+    const config = { ...prod.config, "jitsi:bridges": "2", "jitsi:octo": "true" };
+    const run = await runProgram({ ...prod, config }, "prod");
+    expect(run.resources.filter((r) => r.name.includes("-bridge-2-server"))).toHaveLength(1);
+    for (const resource of run.resources) {
+      expect(await pack.check(resource.type, resource.name, resource.inputs), resource.name).toEqual([]);
+    }
+  });
+
+  it("passes the bridge firewall and server the program builds", async () => {
+    expect(await pack.check(TYPES.firewall, "bridge-1-firewall", bridgeFirewall())).toEqual([]);
+    expect(await pack.check(TYPES.server, "bridge-1-server", server({}, { role: "bridge" }))).toEqual([]);
+  });
+
+  it("fails a bridge firewall that opens more than media and SSH, or closes media", async () => {
+    const web = {
+      direction: "in",
+      protocol: "tcp",
+      port: "443",
+      sourceIps: ["0.0.0.0/0", "::/0"],
+      description: "",
+    };
+    const extra = await pack.check(
+      TYPES.firewall,
+      "bridge-1-firewall",
+      bridgeFirewall([...bridgeFirewallRules([]), web] as never),
+    );
+    expect(extra.map((v) => [v.policy, v.level])).toEqual([["bridge-firewall-exact", "mandatory"]]);
+    expect(extra[0]!.message).toMatch(/rules\[1\] opens 443\/tcp, which a bridge does not serve/);
+    const closed = await pack.check(TYPES.firewall, "bridge-1-firewall", bridgeFirewall([]));
+    expect(closed.map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /no inbound rule opens 10000\/udp to 0\.0\.0\.0\/0 and ::\/0; clients need it for media/,
+      ),
+    ]);
+    // Not the meeting VM's rules: a bridge needs no web ports, and the meeting policy does not apply to it.
+    expect(
+      (await pack.check(TYPES.firewall, "bridge-1-firewall", bridgeFirewall())).map((v) => v.policy),
+    ).not.toContain("meeting-ports-open");
+  });
+
+  it("lets a production bridge go without delete protection (no state; scaling in deletes it), but not the meeting VM", async () => {
+    const unprotected = { deleteProtection: false, rebuildProtection: false };
+    expect(
+      await pack.check(TYPES.server, "bridge-1-server", server(unprotected, { role: "bridge" })),
+    ).toEqual([]);
+    const meeting = await pack.check(TYPES.server, "meeting-server", server(unprotected));
+    expect(meeting.map((v) => v.policy)).toEqual(["production-server-protected"]);
+  });
+
+  it("fails a bridge server whose Jitsi release is not pinned", async () => {
+    const unpinned = await pack.check(
+      TYPES.server,
+      "bridge-1-server",
+      server({}, { role: "bridge", "jitsi-release": "" }),
+    );
+    expect(unpinned.map((v) => v.policy)).toEqual(["jitsi-release-pinned"]);
   });
 });

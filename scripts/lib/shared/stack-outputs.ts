@@ -2,6 +2,13 @@ import { z } from "zod";
 import { OperationError } from "./cli";
 import type { CommandRunner } from "./runner";
 
+const hostKey = z
+  .string()
+  .trim()
+  .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, {
+    message: "must be an OpenSSH public key like ssh-ed25519 AAAA... (no host name in front)",
+  });
+
 /** The outputs infra/index.ts exports, as far as the Day-2 scripts read them. */
 export const StackOutputsSchema = z.object({
   meetingUrl: z.string(),
@@ -28,13 +35,13 @@ export const StackOutputsSchema = z.object({
   turnHostname: z.string().optional(),
   sshCommand: z.string().optional(),
   /** The VM's host key, pinned by backup/restore/teardown; optional for stacks deployed before it existed. */
-  sshHostPublicKey: z
-    .string()
-    .trim()
-    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, {
-      message: "must be an OpenSSH public key like ssh-ed25519 AAAA... (no host name in front)",
-    })
+  sshHostPublicKey: hostKey.optional(),
+  /** The extra bridges (infra/bridge.ts), absent when the stack has none. */
+  bridgeHosts: z
+    .array(z.object({ nickname: z.string(), ipv4: z.string(), sshHostPublicKey: hostKey }).passthrough())
     .optional(),
+  /** With extra bridges: whether the meeting VM keeps its own. */
+  meetingBridge: z.boolean().optional(),
 });
 
 export type StackOutputs = z.infer<typeof StackOutputsSchema>;

@@ -14,6 +14,7 @@ import {
   judgeRefusal,
 } from "./checks";
 import { httpsGet, readJitsiConfig } from "./https";
+import { type BridgeCheckOptions, bridgeChecks } from "./bridges";
 import { type TurnCheckOptions, turnChecks } from "./turnChecks";
 import { type JoinAttempt, type JoinOutcome, tryJoin, type XmppTarget } from "./xmpp";
 
@@ -34,6 +35,8 @@ export interface VerifyOptions {
   issuer?: { url: string; apiKey: string };
   /** The TURN relay the stack runs: its credentials from Prosody, allocations, a wrong password refused. */
   turn?: TurnCheckOptions;
+  /** The extra bridges: what jicofo sees, read over SSH from the VMs' loopback APIs. */
+  bridges?: BridgeCheckOptions;
   settleMs: number;
   timeoutMs: number;
   now?: () => Date;
@@ -79,6 +82,8 @@ export async function runVerify(options: VerifyOptions): Promise<CheckResult[]> 
       detail: (error as Error).message,
     });
   }
+
+  if (options.bridges) for (const result of await bridgeChecks(options.bridges)) record(ctx, result);
 
   const target = xmppTarget(options, config);
   if (!target) {
