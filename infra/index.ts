@@ -7,6 +7,7 @@ import { MeetDns } from "./meetDns";
 import { PrivateNetwork, privateNetworkNeeded } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { Recorder } from "./recorder";
 import { privateAddress } from "./render/privateNetwork";
 import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
@@ -43,6 +44,17 @@ const host = new JitsiHost(name, {
   bootAfter: dns.records,
   privateNetwork: meetingPrivate,
 });
+const recorderVms = settings.recording.recorders.map(
+  (r) =>
+    new Recorder(`${name}-recorder-${r.index}`, {
+      settings,
+      index: r.index,
+      passwords: secrets.passwords,
+      // Validation requires the keys whenever a recorder exists.
+      keys: loaded.recordingKeys!,
+      network: network!,
+    }),
+);
 new ReadinessGate(name, { settings, triggers: [host.serverId] }, { dependsOn: [host, dns] });
 const issuer = new TokenIssuer(name, {
   settings,
@@ -80,3 +92,12 @@ export const turnIpv4 = turn?.vm.addresses.ipv4Address;
 export const turnIpv6 = turn?.vm.addresses.ipv6Address;
 export const turnServerId = turn?.vm.serverId;
 export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;
+export const recordingBucket = settings.recording.enabled ? settings.recording.bucket : undefined;
+export const recordingEndpoint = settings.recording.enabled ? settings.recording.endpoint : undefined;
+export const recorders = recorderVms.map((r, i) => ({
+  index: settings.recording.recorders[i]!.index,
+  serverId: r.vm.serverId,
+  ipv4: r.vm.addresses.ipv4Address,
+  privateIp: r.privateIp,
+  sshHostPublicKey: r.vm.sshHostPublicKey,
+}));

@@ -95,6 +95,18 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
   return entry;
 }
 
+/** Bounded container logs, so a busy bridge or recorder cannot fill the disk. */
+export const DOCKER_DAEMON_FILE: VmFile = {
+  path: "/etc/docker/daemon.json",
+  content:
+    JSON.stringify(
+      { "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } },
+      null,
+      2,
+    ) + "\n",
+  permissions: "0644",
+};
+
 /** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
 export function renderCloudInit(input: CloudInitInput): string {
   const { settings: s } = input;
@@ -141,17 +153,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     },
     { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
     ...VM_BASE_FILES,
-    {
-      // Bounded container logs, so a busy bridge cannot fill the disk.
-      path: "/etc/docker/daemon.json",
-      content:
-        JSON.stringify(
-          { "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } },
-          null,
-          2,
-        ) + "\n",
-      permissions: "0644",
-    },
+    DOCKER_DAEMON_FILE,
     ...(input.extraFiles ?? []),
   ];
 

@@ -35,12 +35,16 @@ export interface VmUnitsInput {
   domain: string;
   /** The docker-jitsi-meet tag to install and the commit it must resolve to. */
   release: { tag: string; commit: string };
-  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123. */
-  stateDevice: string;
+  /** The state volume's block device, like /dev/disk/by-id/scsi-0HC_Volume_123; a VM without one (a recorder) has none. */
+  stateDevice?: string;
   /** Compose files layered over docker-compose.yml, relative to the Jitsi directory. */
   extraComposeFiles: readonly string[];
   /** The VM's address on the private network: the stack starts only once it is up (a port is published on it). */
   privateAddress?: string;
+  /** Only these compose services (and not what they depend on), for a VM that runs one part of the stack. */
+  services?: readonly string[];
+  /** Commands run after the install step, before compose starts: each a list of arguments. */
+  extraStartPre?: readonly (readonly string[])[];
 }
 
 /** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
@@ -81,7 +85,9 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
     `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
     `Environment="REQUIRED_PACKAGES=${REQUIRED_PACKAGES.map(arg).join(" ")}"`,
     `Environment=MANAGED_CONFIG_DIR=${arg(VM_LAYOUT.managedConfigDir)}`,
-    `ExecStartPre=${command(VM_SCRIPTS.mountState.path, input.stateDevice, VM_LAYOUT.stateDir)}`,
+    ...(input.stateDevice
+      ? [`ExecStartPre=${command(VM_SCRIPTS.mountState.path, input.stateDevice, VM_LAYOUT.stateDir)}`]
+      : []),
     `ExecStartPre=${command(
       VM_SCRIPTS.install.path,
       JITSI_RELEASE.repository,
@@ -99,7 +105,14 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
           `ExecStartPre=${command(WAIT_ADDRESS_SCRIPT.path, input.privateAddress, String(WAIT_ADDRESS_SECONDS))}`,
         ]
       : []),
-    `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans")}`,
+    ...(input.extraStartPre ?? []).map((args) => `ExecStartPre=${command(...args)}`),
+    `ExecStart=${compose(
+      input.extraComposeFiles,
+      "up",
+      "-d",
+      "--remove-orphans",
+      ...(input.services ? ["--no-deps", ...input.services] : []),
+    )}`,
     `ExecStop=${compose(input.extraComposeFiles, "down")}`,
     "Restart=on-failure",
     "RestartSec=30",
