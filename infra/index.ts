@@ -94,10 +94,13 @@ export const turnServerId = turn?.vm.serverId;
 export const turnSshHostPublicKey = turn?.vm.sshHostPublicKey;
 export const recordingBucket = settings.recording.enabled ? settings.recording.bucket : undefined;
 export const recordingEndpoint = settings.recording.enabled ? settings.recording.endpoint : undefined;
-export const recorders = recorderVms.map((r, i) => ({
-  index: settings.recording.recorders[i]!.index,
-  serverId: r.vm.serverId,
-  ipv4: r.vm.addresses.ipv4Address,
-  privateIp: r.privateIp,
-  sshHostPublicKey: r.vm.sshHostPublicKey,
-}));
+export const recorders =
+  recorderVms.length === 0
+    ? undefined
+    : recorderVms.map((r, i) => ({
+        index: settings.recording.recorders[i]!.index,
+        serverId: r.vm.serverId,
+        ipv4: r.vm.addresses.ipv4Address,
+        privateIp: r.privateIp,
+        sshHostPublicKey: r.vm.sshHostPublicKey,
+      }));
