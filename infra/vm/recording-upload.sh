@@ -4,6 +4,7 @@
 # container, which ships rclone.
 # Usage: recording-upload.sh DIR             Jibri's finalize step (JIBRI_FINALIZE_RECORDING_SCRIPT_PATH)
 #        recording-upload.sh --pending ROOT  the recorder's retry timer: every finished session under ROOT
+#        recording-upload.sh --check         npm run verify: writes, reads back and deletes a probe object
 # Settings: shell assignments in $RECORDING_UPLOAD_SETTINGS (default /config/recording-upload.env):
 # RCLONE_S3_* (endpoint, region, keys), RECORDING_BUCKET, RECORDING_PREFIX, UPLOAD_ATTEMPTS,
 # UPLOAD_RETRY_SECONDS.
@@ -140,6 +141,23 @@ upload_session() {
 }
 
 case "${1:-}" in
+  --check)
+    probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/recording-check.XXXXXX")
+    trap 'rm -rf "$probe_dir"' EXIT
+    name=jitsi-stack-write-check-$(date -u +%Y%m%dT%H%M%SZ)-$$
+    echo "written by npm run verify to check the recorder's keys; safe to delete" >"$probe_dir/$name"
+    remote=":s3:$RECORDING_BUCKET/${prefix}.jitsi-stack-checks"
+    if upload_once "$probe_dir" "$remote" "$probe_dir.log"; then
+      rclone deletefile "$remote/$name" >>"$probe_dir.log" 2>&1 || true
+      rm -f "$probe_dir.log" "$probe_dir.log.local" "$probe_dir.log.remote"
+      echo "bucket $RECORDING_BUCKET at $RCLONE_S3_ENDPOINT is writable with this recorder's keys (probe written, verified, deleted)"
+      exit 0
+    fi
+    why=$(reason "$probe_dir.log")
+    rm -f "$probe_dir.log" "$probe_dir.log.local" "$probe_dir.log.remote"
+    say "bucket $RECORDING_BUCKET at $RCLONE_S3_ENDPOINT is not writable: $why"
+    exit 1
+    ;;
   --pending)
     [ "$#" -eq 2 ] || { say "usage: $0 --pending RECORDINGS_DIR"; exit 2; }
     failed=0

@@ -225,6 +225,26 @@ describe("recording upload (finalize step)", () => {
     expect(stored(`meet/crashed-room/2026-11-29/crashed/crashed-room_2026-11-29-09-00-00.mp4`)).toBeDefined();
   });
 
+  it("--check (npm run verify) proves the bucket writable with the keys, and leaves no probe behind", async () => {
+    work = mkdtempSync(path.join(tmpdir(), "rec-upload-"));
+    const good = await run(["--check"], settingsFile(s3.endpoint));
+    expect(good.status).toBe(0);
+    const probes = path.join(s3.directory, "recordings", "meet", ".jitsi-stack-checks");
+    expect(existsSync(probes) ? readdirSync(probes).filter((f) => f.endsWith("_object")) : []).toEqual([]);
+    expect(s3.accepted.some((r) => r.startsWith("DELETE /recordings/meet/.jitsi-stack-checks/"))).toBe(true);
+
+    const bad = await run(
+      ["--check"],
+      settingsFile(s3.endpoint, {
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: "wrong-secret-key-0123456789abcdef",
+      }),
+    );
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("bucket recordings at");
+    expect(bad.stderr).toContain("is not writable: the bucket refused the access key");
+  });
+
   it("refuses to run without its settings", async () => {
     work = mkdtempSync(path.join(tmpdir(), "rec-upload-"));
     const result = await run(["/nonexistent"], path.join(work, "missing.env"));
