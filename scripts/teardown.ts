@@ -13,6 +13,7 @@ import {
   targetFromOutputs,
 } from "./lib/ssh";
 import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/stack-outputs";
+import { pendingOn, type RecorderHoldings } from "./lib/recordings";
 import { runTeardown } from "./lib/teardown";
 
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
@@ -20,6 +21,7 @@ export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [
 Destroys a deployed stack: refuses it while jitsi:deleteProtection is on; makes a backup first (as
 'npm run backup' does: the data in state/config, with .env and the release file for comparison; a
 stack deployed again can take the data back with 'npm run restore'); asks you to type the stack name;
+warns about recordings that a recorder holds and has not uploaded yet (they are lost with it);
 runs 'pulumi destroy'; then lists anything that outlived it and still costs money or still answers
 (primary IPs, volumes, snapshots, DNS records).
 
@@ -66,6 +68,32 @@ function withStackHostKey(target: SshTarget, outputs: StackOutputs, otherHost: b
   return { ...target, hostPublicKey: outputs.sshHostPublicKey };
 }
 
+/** Asks every recorder, over SSH with its pinned host key, what it has not uploaded yet. */
+async function recorderHoldings(
+  outputs: StackOutputs,
+  flags: { identity?: string; "known-hosts"?: string },
+): Promise<RecorderHoldings[]> {
+  return Promise.all(
+    (outputs.recorders ?? []).map(async (r) => {
+      const recorder = `recorder-${r.index}`;
+      try {
+        const target: SshTarget = {
+          host: r.ipv4,
+          port: 22,
+          user: outputs.sshUser,
+          jitsiDir: outputs.jitsiDir,
+          identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
+          knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
+          hostPublicKey: flags["known-hosts"] === undefined ? r.sshHostPublicKey : undefined,
+        };
+        return { recorder, host: r.ipv4, sessions: await pendingOn(target) };
+      } catch (error) {
+        return { recorder, host: r.ipv4, error: (error as Error).message };
+      }
+    }),
+  );
+}
+
 export async function teardownMain(
   argv: string[],
   io: Io = processIo,
@@ -101,6 +129,7 @@ export async function teardownMain(
       run,
       ask,
       readOutputs,
+      pendingRecordings: (outputs) => recorderHoldings(outputs, flags),
       backup: async (outputs) => {
         const target = explicit
           ? withStackHostKey(explicit, outputs, flags["allow-other-host"] ?? false)
