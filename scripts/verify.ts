@@ -3,6 +3,7 @@ import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag, Usa
 import { type CommandRunner, spawnRunner } from "./lib/runner";
 import { readStackOutputs } from "./lib/stack-outputs";
 import { formatTable } from "./lib/verify/checks";
+import { recorderChecks, type RecorderTarget } from "./lib/verify/recorders";
 import { runVerify, type VerifyOptions } from "./lib/verify/run";
 
 export const VERIFY_HELP = `Usage: npm run verify -- --stack STACK
@@ -21,7 +22,10 @@ The post-deploy check. Reads the stack outputs, then checks:
   - the token issuer, when deployed, returns a token that verifies and joins;
   - the TURN relay, when deployed: Prosody hands a token holder TURN credentials for the stack's
     relay (XEP-0215, as the browser asks), each service it lists allocates a relay with them (TLS on
-    443 first, then TCP and UDP), and a wrong password is refused.
+    443 first, then TCP and UDP), and a wrong password is refused;
+  - each recorder, when recording is on (over SSH, its host key pinned): Jibri's own health and
+    busy state, that the bucket takes a probe object with the recorder's keys (written, verified,
+    deleted), and how many recordings wait for upload.
 Prints a pass/fail table. Tokens and secrets are never printed.
 
   --stack STACK          Pulumi stack whose outputs describe the deployment
@@ -150,6 +154,16 @@ async function deployment(flags: Flags, run: CommandRunner) {
     lobbyEnabled: outputs.lobbyEnabled ?? false,
     issuer: outputs.issuerUrl && apiKey ? { url: outputs.issuerUrl, apiKey } : undefined,
     turnHostname: outputs.turnHostname,
+    recorders: (outputs.recorders ?? []).map((r): RecorderTarget => ({
+      name: `recorder-${r.index} (${r.ipv4})`,
+      ssh: {
+        host: r.ipv4,
+        port: 22,
+        user: outputs.sshUser,
+        jitsiDir: outputs.jitsiDir,
+        hostPublicKey: r.sshHostPublicKey,
+      },
+    })),
   };
 }
 
@@ -184,7 +198,7 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
   };
   const settleMs = intFlag("verify", "settle-ms", flags["settle-ms"], 3000, 0, 60_000);
   const timeoutMs = intFlag("verify", "timeout-ms", flags["timeout-ms"], 15_000, 1000, 120_000);
-  const { turnHostname, ...target } = await deployment(flags, run);
+  const { turnHostname, recorders = [], ...target } = await deployment(flags, run);
   const options: VerifyOptions = {
     ...target,
     turn: turnHostname ? { hostname: turnHostname, ca } : undefined,
@@ -196,6 +210,10 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
   };
   io.err(`Verifying ${options.meetingUrl}`);
   const results = await runVerify(options);
+  for (const row of await recorderChecks(recorders)) {
+    options.onResult?.(row);
+    results.push(row);
+  }
   io.out(formatTable(results));
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
