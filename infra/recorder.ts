@@ -46,9 +46,11 @@ export class Recorder extends pulumi.ComponentResource {
           labels: { "jitsi-release": settings.jitsiRelease.tag },
           privateNetwork: { network: args.network, ip: this.privateIp },
           userData: (hostKey) =>
-            pulumi.all([secrets, hostKey]).apply(([[passwords, keys], key]) =>
-              renderRecorderCloudInit({ settings, index, passwords, keys, sshHostKey: key }),
-            ),
+            pulumi
+              .all([secrets, hostKey])
+              .apply(([[passwords, keys], key]) =>
+                renderRecorderCloudInit({ settings, index, passwords, keys, sshHostKey: key }),
+              ),
         },
       },
       { parent: this },
