@@ -7,6 +7,7 @@ import { type CommandRunner, spawnRunner } from "./lib/runner";
 import {
   explicitTargetFromFlags,
   isStackHost,
+  recorderTarget,
   type SshTarget,
   TARGET_FLAGS,
   targetHelp,
@@ -71,21 +72,13 @@ function withStackHostKey(target: SshTarget, outputs: StackOutputs, otherHost: b
 /** Asks every recorder, over SSH with its pinned host key, what it has not uploaded yet. */
 async function recorderHoldings(
   outputs: StackOutputs,
-  flags: { identity?: string; "known-hosts"?: string },
+  flags: Parameters<typeof recorderTarget>[2],
 ): Promise<RecorderHoldings[]> {
   return Promise.all(
     (outputs.recorders ?? []).map(async (r) => {
       const recorder = `recorder-${r.index}`;
       try {
-        const target: SshTarget = {
-          host: r.ipv4,
-          port: 22,
-          user: outputs.sshUser,
-          jitsiDir: outputs.jitsiDir,
-          identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
-          knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
-          hostPublicKey: flags["known-hosts"] === undefined ? r.sshHostPublicKey : undefined,
-        };
+        const target = recorderTarget(outputs, r, flags);
         return { recorder, host: r.ipv4, sessions: await pendingOn(target) };
       } catch (error) {
         return { recorder, host: r.ipv4, error: (error as Error).message };

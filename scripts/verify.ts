@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { exitWith, EXIT, intFlag, type Io, parseFlags, processIo, stackFlag, UsageError } from "./lib/cli";
 import { type CommandRunner, spawnRunner } from "./lib/runner";
+import { recorderTarget } from "./lib/ssh";
 import { readStackOutputs } from "./lib/stack-outputs";
 import { formatTable } from "./lib/verify/checks";
 import { recorderChecks, type RecorderTarget } from "./lib/verify/recorders";
@@ -156,13 +157,7 @@ async function deployment(flags: Flags, run: CommandRunner) {
     turnHostname: outputs.turnHostname,
     recorders: (outputs.recorders ?? []).map((r): RecorderTarget => ({
       name: `recorder-${r.index} (${r.ipv4})`,
-      ssh: {
-        host: r.ipv4,
-        port: 22,
-        user: outputs.sshUser,
-        jitsiDir: outputs.jitsiDir,
-        hostPublicKey: r.sshHostPublicKey,
-      },
+      ssh: recorderTarget(outputs, r),
     })),
   };
 }

@@ -157,23 +157,35 @@ export function renderCloudInit(input: CloudInitInput): string {
     ...(input.extraFiles ?? []),
   ];
 
-  const doc = {
+  // The unit mounts the volume, installs the release and starts the stack, and retries on its own until
+  // that works (a volume attached late, a failed fetch or image pull).
+  return composeVmCloudConfig(s, input.sshHostKey, files, [VM_LAYOUT.service, RENEWAL.timer]);
+}
+
+/**
+ * The #cloud-config of a VM that runs part of the compose stack (the meeting VM, a recorder): Docker,
+ * the clock, SSH, its files, and the units it starts without waiting for them (`--no-block`).
+ */
+export function composeVmCloudConfig(
+  s: Settings,
+  sshHostKey: { privateKey: string; publicKey: string },
+  files: readonly VmFile[],
+  units: readonly string[],
+): string {
+  return cloudConfigText({
     package_update: true,
     package_upgrade: true,
     // Docker and compose v2 from Ubuntu's own archive; chrony because Prosody allows no clock skew.
     packages: [...REQUIRED_PACKAGES, "chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
-    ...sshConfig(s.sshPublicKeys, input.sshHostKey),
+    ...sshConfig(s.sshPublicKeys, sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
       ["systemctl", "try-reload-or-restart", "ssh"],
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", VM_LAYOUT.service, RENEWAL.timer],
-      // --no-block: the unit mounts the volume, installs the release and starts the stack, and retries
-      // on its own until that works (a volume attached late, a failed fetch or image pull).
-      ["systemctl", "start", "--no-block", VM_LAYOUT.service, RENEWAL.timer],
+      ["systemctl", "enable", ...units],
+      ["systemctl", "start", "--no-block", ...units],
     ],
-  };
-  return cloudConfigText(doc);
+  });
 }

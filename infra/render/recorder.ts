@@ -2,11 +2,11 @@ import type { RecordingSettings } from "../../config/recording";
 import type { Settings } from "../../config/schema";
 import { CONTAINER_UID, VM_LAYOUT } from "../../config/versions";
 import { shellCommand } from "../../scripts/lib/shell";
-import { DOCKER_DAEMON_FILE, type VmFile, vmScript, writeFile } from "./cloudInit";
+import { composeVmCloudConfig, DOCKER_DAEMON_FILE, type VmFile, vmScript } from "./cloudInit";
 import { type EnvEntry, formatEnv } from "./jitsiEnv";
 import { privateAddress } from "./privateNetwork";
-import { jitsiMeetUnit, REQUIRED_PACKAGES, VM_SCRIPTS, type VmUnitsInput } from "./vmUnits";
-import { cloudConfigText, sshConfig, VM_BASE_FILES } from "./vmBase";
+import { jitsiMeetUnit, VM_SCRIPTS, type VmUnitsInput } from "./vmUnits";
+import { VM_BASE_FILES } from "./vmBase";
 
 /**
  * A recorder: the release's `jibri` service alone on a VM of its own, on the private network, logging in
@@ -236,20 +236,6 @@ export function renderRecorderCloudInit(input: RecorderCloudInitInput): string {
     DOCKER_DAEMON_FILE,
   ];
   const timers = Object.keys(units).filter((name) => name.endsWith(".timer"));
-  return cloudConfigText({
-    package_update: true,
-    package_upgrade: true,
-    packages: [...REQUIRED_PACKAGES, "chrony", "unattended-upgrades", "ca-certificates"],
-    ntp: { enabled: true, ntp_client: "chrony" },
-    timezone: s.timezone,
-    ...sshConfig(s.sshPublicKeys, input.sshHostKey),
-    write_files: files.map(writeFile),
-    runcmd: [
-      ["systemctl", "try-reload-or-restart", "ssh"],
-      ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", VM_LAYOUT.service, ...timers],
-      // --no-block: the unit installs the release and starts Jibri, retrying on its own until that works.
-      ["systemctl", "start", "--no-block", VM_LAYOUT.service, ...timers],
-    ],
-  });
+  // The unit installs the release and starts Jibri, retrying on its own until that works.
+  return composeVmCloudConfig(s, input.sshHostKey, files, [VM_LAYOUT.service, ...timers]);
 }
