@@ -10,6 +10,8 @@ export interface LoadedSettings {
   issuerApiKeys?: pulumi.Output<string[]>;
   /** Set only when the stack configures it; otherwise the program generates one. */
   turnSecret?: pulumi.Output<string>;
+  /** The recording bucket's keys, set whenever recording is on. */
+  recordingKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
 /**
@@ -36,11 +38,12 @@ export function loadSettings(): LoadedSettings {
       `Stack '${stack}' has ${result.errors.length} invalid setting(s):\n  - ${result.errors.join("\n  - ")}`,
     );
   }
-  const { jwtAppSecret, issuerApiKeys, turnSecret } = result.secrets;
+  const { jwtAppSecret, issuerApiKeys, turnSecret, recordingKeys } = result.secrets;
   return {
     settings: result.settings,
     jwtAppSecret: jwtAppSecret === undefined ? undefined : pulumi.secret(jwtAppSecret),
     issuerApiKeys: issuerApiKeys.length === 0 ? undefined : pulumi.secret(issuerApiKeys),
     turnSecret: turnSecret === undefined ? undefined : pulumi.secret(turnSecret),
+    recordingKeys: recordingKeys === undefined ? undefined : pulumi.secret(recordingKeys),
   };
 }

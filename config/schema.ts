@@ -3,6 +3,13 @@ import { z } from "zod";
 import { BRIDGE_DOCS, bridgeFields, bridgeRules, type BridgeSettings, resolveBridges } from "./bridges";
 import { boolField, type FieldDoc, HOSTNAME_RE, intField, listField, stringField } from "./fields";
 import { ISSUER_DOCS, issuerFields, issuerRules, type IssuerSettings, resolveIssuer } from "./issuer";
+import {
+  RECORDING_DOCS,
+  recordingFields,
+  recordingRules,
+  type RecordingSettings,
+  resolveRecording,
+} from "./recording";
 import { resolveTurn, TURN_DOCS, turnFields, turnRules, type TurnSettings } from "./turn";
 import { HETZNER_LOCATIONS, JITSI_RELEASE, SUPPORTED_IMAGES } from "./versions";
 
@@ -173,6 +180,7 @@ const stackFields = {
   ...issuerFields,
   ...turnFields,
   ...bridgeFields,
+  ...recordingFields,
 };
 
 /** Documentation for every setting: docs/settings.md's table is generated from this. */
@@ -279,6 +287,7 @@ export const SETTINGS_DOCS: Record<keyof typeof stackFields, FieldDoc> = {
   ...ISSUER_DOCS,
   ...TURN_DOCS,
   ...BRIDGE_DOCS,
+  ...RECORDING_DOCS,
 };
 
 export type Environment = "dev" | "staging" | "production";
@@ -311,6 +320,7 @@ export interface Settings {
   issuer: IssuerSettings;
   turn: TurnSettings;
   bridges: BridgeSettings;
+  recording: RecordingSettings;
 }
 
 /** Secret settings, in plain text: only `config/load.ts` sees these before they are wrapped as Pulumi secrets. */
@@ -318,6 +328,8 @@ export interface SecretSettings {
   jwtAppSecret?: string;
   issuerApiKeys: string[];
   turnSecret?: string;
+  /** The recording bucket's keys; both set whenever recording is on. */
+  recordingKeys?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export type ValidationResult =
@@ -351,6 +363,7 @@ function crossFieldRules(s: Partial<Parsed>, report: Report): void {
   issuerRules(s, report);
   turnRules(s, report);
   bridgeRules(s, report);
+  recordingRules(s, report);
 }
 
 /** The closest known key to a mistyped one, for "did you mean". */
@@ -482,10 +495,19 @@ export function validateSettings(
     issuer: resolveIssuer(s),
     turn: resolveTurn(s),
     bridges: resolveBridges(s),
+    recording: resolveRecording(s),
   };
   return {
     ok: true,
     settings,
-    secrets: { jwtAppSecret: s.jwtAppSecret, issuerApiKeys: s.issuerApiKeys ?? [], turnSecret: s.turnSecret },
+    secrets: {
+      jwtAppSecret: s.jwtAppSecret,
+      issuerApiKeys: s.issuerApiKeys ?? [],
+      turnSecret: s.turnSecret,
+      recordingKeys:
+        s.recordingAccessKeyId !== undefined && s.recordingSecretAccessKey !== undefined
+          ? { accessKeyId: s.recordingAccessKeyId, secretAccessKey: s.recordingSecretAccessKey }
+          : undefined,
+    },
   };
 }

@@ -8,6 +8,7 @@ import { MeetDns } from "./meetDns";
 import { PrivateNetwork, privateNetworkNeeded } from "./privateNetwork";
 import { PublicIps } from "./publicIps";
 import { ReadinessGate } from "./readinessGate";
+import { Recorder } from "./recorder";
 import { privateAddress } from "./render/privateNetwork";
 import { StateVolume } from "./stateVolume";
 import { TokenIssuer } from "./tokenIssuer";
@@ -53,6 +54,19 @@ const bridges = network
           bridge,
           network,
           jvbPassword: secrets.passwords.apply((p) => p.JVB_AUTH_PASSWORD),
+        }),
+    )
+  : [];
+// Jibri recorders, each named by its number like the bridges; validation requires the bucket keys.
+const recorderVms = network
+  ? settings.recording.recorders.map(
+      (r) =>
+        new Recorder(`${name}-recorder-${r.index}`, {
+          settings,
+          index: r.index,
+          passwords: secrets.passwords,
+          keys: loaded.recordingKeys!,
+          network,
         }),
     )
   : [];
@@ -109,3 +123,15 @@ export const bridgeHosts =
           sshHostPublicKey: b.vm.sshHostPublicKey,
         })),
       );
+export const recordingBucket = settings.recording.enabled ? settings.recording.bucket : undefined;
+export const recordingEndpoint = settings.recording.enabled ? settings.recording.endpoint : undefined;
+export const recorders =
+  recorderVms.length === 0
+    ? undefined
+    : recorderVms.map((r, i) => ({
+        index: settings.recording.recorders[i]!.index,
+        serverId: r.vm.serverId,
+        ipv4: r.vm.addresses.ipv4Address,
+        privateIp: r.privateIp,
+        sshHostPublicKey: r.vm.sshHostPublicKey,
+      }));

@@ -20,7 +20,7 @@ export interface PrivateAttachment {
  * so a single-VM stack keeps exactly the resources it had before.
  */
 export function privateNetworkNeeded(settings: Settings): boolean {
-  return settings.bridges.bridges.length > 0;
+  return settings.bridges.bridges.length > 0 || settings.recording.recorders.length > 0;
 }
 
 /**

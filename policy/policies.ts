@@ -49,7 +49,7 @@ export const policies: ResourceValidationPolicy[] = [
   {
     name: "known-role",
     description:
-      "Every firewall and server has a role the pack knows (the meeting VM has no role label; turn; bridge).",
+      "Every firewall and server has a role the pack knows (the meeting VM has no role label; turn, bridge, recorder).",
     enforcementLevel: "mandatory",
     validateResource: [
       checkType(TYPES.firewall, (p) => unknownRole(labelsOf(p))),

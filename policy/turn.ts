@@ -3,7 +3,7 @@ import type { FirewallRule } from "./firewall";
 import type { ServerInputs } from "./server";
 
 /** The roles of the stack's VMs the pack knows; the meeting VM carries no role label. */
-export const KNOWN_ROLES = ["meeting", "turn", "bridge"] as const;
+export const KNOWN_ROLES = ["meeting", "turn", "bridge", "recorder"] as const;
 
 export const roleOf = (labels: Record<string, string> | undefined): string => labels?.role ?? "meeting";
 
@@ -12,7 +12,7 @@ export function unknownRole(labels: Record<string, string> | undefined): string[
   const role = roleOf(labels);
   if ((KNOWN_ROLES as readonly string[]).includes(role)) return [];
   return [
-    `label 'role' is '${role}'; the policy pack knows the meeting VM (no role label), 'turn' and 'bridge', ` +
+    `label 'role' is '${role}'; the policy pack knows the meeting VM (no role label), 'turn', 'bridge' and 'recorder', ` +
       "so this resource would escape every role's checks",
   ];
 }

@@ -16,6 +16,7 @@ import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
 import {
   explicitTargetFromFlags,
   isStackHost,
+  recorderTarget,
   type SshTarget,
   TARGET_FLAGS,
   targetHelp,
@@ -23,12 +24,14 @@ import {
 } from "./lib/shared/ssh";
 import { readStackOutputs, releaseFromOutputs, type StackOutputs } from "./lib/shared/stack-outputs";
 import { runTeardown } from "./lib/teardown/teardown";
+import { pendingOn, type RecorderHoldings } from "./lib/recording/recordings";
 
 export const TEARDOWN_HELP = `Usage: npm run teardown -- --stack STACK [--yes] [--skip-backup]
 
 Destroys a deployed stack: refuses it while jitsi:deleteProtection is on; makes a backup first (as
 'npm run backup' does: the data in state/config, with .env and the release file for comparison; a
 stack deployed again can take the data back with 'npm run restore'); asks you to type the stack name;
+warns about recordings that a recorder holds and has not uploaded yet (they are lost with it);
 runs 'pulumi destroy'; then lists anything that outlived it and still costs money or still answers
 (primary IPs, volumes, snapshots, DNS records).
 
@@ -75,6 +78,24 @@ function withStackHostKey(target: SshTarget, outputs: StackOutputs, otherHost: b
   return { ...target, hostPublicKey: outputs.sshHostPublicKey };
 }
 
+/** Asks every recorder, over SSH with its pinned host key, what it has not uploaded yet. */
+async function recorderHoldings(
+  outputs: StackOutputs,
+  flags: Parameters<typeof recorderTarget>[2],
+): Promise<RecorderHoldings[]> {
+  return Promise.all(
+    (outputs.recorders ?? []).map(async (r) => {
+      const recorder = `recorder-${r.index}`;
+      try {
+        const target = recorderTarget(outputs, r, flags);
+        return { recorder, host: r.ipv4, sessions: await pendingOn(target) };
+      } catch (error) {
+        return { recorder, host: r.ipv4, error: (error as Error).message };
+      }
+    }),
+  );
+}
+
 export async function teardownMain(
   argv: string[],
   io: Io = processIo,
@@ -110,6 +131,7 @@ export async function teardownMain(
       run,
       ask,
       readOutputs,
+      pendingRecordings: (outputs) => recorderHoldings(outputs, flags),
       backup: async (outputs) => {
         const target = explicit
           ? withStackHostKey(explicit, outputs, flags["allow-other-host"] ?? false)

@@ -13,7 +13,9 @@ import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
 import { sshLocalCall } from "./lib/bridges/bridgeApi";
 import { readStackOutputs, type StackOutputs } from "./lib/shared/stack-outputs";
 import type { BridgeCheckOptions } from "./lib/verify/bridges";
+import { recorderTarget } from "./lib/shared/ssh";
 import { formatTable } from "./lib/verify/checks";
+import { recorderChecks, type RecorderTarget } from "./lib/verify/recorders";
 import { runVerify, type VerifyOptions } from "./lib/verify/run";
 
 export const VERIFY_HELP = `Usage: npm run verify -- --stack STACK
@@ -36,6 +38,9 @@ The post-deploy check. Reads the stack outputs, then checks:
   - with extra bridges (jitsi:bridges): every bridge jicofo sees, with its load (participants,
     conferences, stress), read over SSH from the VMs' loopback APIs; a declared bridge jicofo does
     not see, or one on another version, fails.
+  - each recorder, when recording is on (over SSH, its host key pinned): Jibri's own health and
+    busy state, that the bucket takes a probe object with the recorder's keys (written, verified,
+    deleted), and how many recordings wait for upload.
 Prints a pass/fail table. Tokens and secrets are never printed.
 
   --stack STACK          Pulumi stack whose outputs describe the deployment
@@ -165,6 +170,10 @@ async function deployment(flags: Flags, run: CommandRunner) {
     issuer: outputs.issuerUrl && apiKey ? { url: outputs.issuerUrl, apiKey } : undefined,
     turnHostname: outputs.turnHostname,
     bridges: bridgeTargets(outputs),
+    recorders: (outputs.recorders ?? []).map((r): RecorderTarget => ({
+      name: `recorder-${r.index} (${r.ipv4})`,
+      ssh: recorderTarget(outputs, r),
+    })),
   };
 }
 
@@ -220,7 +229,7 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
   };
   const settleMs = intFlag("verify", "settle-ms", flags["settle-ms"], 3000, 0, 60_000);
   const timeoutMs = intFlag("verify", "timeout-ms", flags["timeout-ms"], 15_000, 1000, 120_000);
-  const { turnHostname, ...target } = await deployment(flags, run);
+  const { turnHostname, recorders = [], ...target } = await deployment(flags, run);
   const options: VerifyOptions = {
     ...target,
     turn: turnHostname ? { hostname: turnHostname, ca } : undefined,
@@ -232,6 +241,10 @@ export async function verifyMain(argv: string[], io: Io = processIo, run: Comman
   };
   io.err(`Verifying ${options.meetingUrl}`);
   const results = await runVerify(options);
+  for (const row of await recorderChecks(recorders)) {
+    options.onResult?.(row);
+    results.push(row);
+  }
   io.out(formatTable(results));
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

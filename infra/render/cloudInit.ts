@@ -97,6 +97,18 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
   return entry;
 }
 
+/** Bounded container logs, so a busy bridge or recorder cannot fill the disk. */
+export const DOCKER_DAEMON_FILE: VmFile = {
+  path: "/etc/docker/daemon.json",
+  content:
+    JSON.stringify(
+      { "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } },
+      null,
+      2,
+    ) + "\n",
+  permissions: "0644",
+};
+
 /** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
 export function renderCloudInit(input: CloudInitInput): string {
   const { settings: s } = input;
@@ -154,38 +166,40 @@ export function renderCloudInit(input: CloudInitInput): string {
         ]
       : []),
     ...VM_BASE_FILES,
-    {
-      // Bounded container logs, so a busy bridge cannot fill the disk.
-      path: "/etc/docker/daemon.json",
-      content:
-        JSON.stringify(
-          { "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } },
-          null,
-          2,
-        ) + "\n",
-      permissions: "0644",
-    },
+    DOCKER_DAEMON_FILE,
     ...(input.extraFiles ?? []),
   ];
 
+  // The unit mounts the volume, installs the release and starts the stack, and retries on its own until
+  // that works (a volume attached late, a failed fetch or image pull).
   const units = servesWeb ? [VM_LAYOUT.service, RENEWAL.timer] : [VM_LAYOUT.service];
-  const doc = {
+  return composeVmCloudConfig(s, input.sshHostKey, files, units);
+}
+
+/**
+ * The #cloud-config of a VM that runs part of the compose stack (the meeting VM, a bridge, a recorder):
+ * Docker, the clock, SSH, its files, and the units it starts without waiting for them (`--no-block`).
+ */
+export function composeVmCloudConfig(
+  s: Settings,
+  sshHostKey: { privateKey: string; publicKey: string },
+  files: readonly VmFile[],
+  units: readonly string[],
+): string {
+  return cloudConfigText({
     package_update: true,
     package_upgrade: true,
     // Docker and compose v2 from Ubuntu's own archive; chrony because Prosody allows no clock skew.
     packages: [...REQUIRED_PACKAGES, "chrony", "unattended-upgrades", "ca-certificates"],
     ntp: { enabled: true, ntp_client: "chrony" },
     timezone: s.timezone,
-    ...sshConfig(s.sshPublicKeys, input.sshHostKey),
+    ...sshConfig(s.sshPublicKeys, sshHostKey),
     write_files: files.map(writeFile),
     runcmd: [
       ["systemctl", "try-reload-or-restart", "ssh"],
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", ...units],
-      // --no-block: the unit mounts the volume, installs the release and starts the stack, and retries
-      // on its own until that works (a volume attached late, a failed fetch or image pull).
       ["systemctl", "start", "--no-block", ...units],
     ],
-  };
-  return cloudConfigText(doc);
+  });
 }

@@ -112,6 +112,9 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     ...rateLimitEntries(),
     // Replaces DOCKER_HOST_ADDRESS; media goes over 10000/udp to these addresses.
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
+    // web shows the record button, prosody makes the recorder accounts, jicofo asks the Jibri pool
+    // (VARIABLES.tsv); the Jibri passwords below reach prosody here and jibri on each recorder.
+    ...(s.recording.enabled ? [plain("ENABLE_RECORDING", "1")] : []),
     ...INTERNAL_PASSWORDS.map((name) => secret(name, input.passwords[name])),
     ...(input.extraEntries ?? []),
   ];

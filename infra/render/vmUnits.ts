@@ -45,6 +45,8 @@ export interface VmUnitsInput {
   configDirs?: readonly string[];
   /** The VM's address on the private network: the stack starts only once it is up (a port is published on it). */
   privateAddress?: string;
+  /** Commands run after the install step, before compose starts: each a list of arguments. */
+  extraStartPre?: readonly (readonly string[])[];
 }
 
 /** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
@@ -110,6 +112,7 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
           `ExecStartPre=${command(WAIT_ADDRESS_SCRIPT.path, input.privateAddress, String(WAIT_ADDRESS_SECONDS))}`,
         ]
       : []),
+    ...(input.extraStartPre ?? []).map((args) => `ExecStartPre=${command(...args)}`),
     `ExecStart=${compose(input.extraComposeFiles, "up", "-d", "--remove-orphans", ...only)}`,
     `ExecStop=${compose(input.extraComposeFiles, "down")}`,
     "Restart=on-failure",

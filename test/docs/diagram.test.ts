@@ -30,6 +30,13 @@ const DRAWN_AS: Record<string, string> = {
   "jitsi-stack:issuer:TokenIssuer target=host": "issuerhost",
   "server role=meeting": "meeting",
   "server role=turn": "turn",
+  "jitsi-stack:network:PrivateNetwork": "private",
+  "jitsi-stack:bridge:Bridge": "bridges",
+  "jitsi-stack:compute:Satellite role=bridge": "bridges",
+  "server role=bridge": "bridges",
+  "jitsi-stack:recording:Recorder": "recorders",
+  "jitsi-stack:compute:Satellite role=recorder": "recorders",
+  "server role=recorder": "recorders",
   "container web": "web",
   "container prosody": "prosody",
   "container jicofo": "jicofo",
@@ -38,9 +45,19 @@ const DRAWN_AS: Record<string, string> = {
   "container token-issuer-deps": "issuerhost",
 };
 
-/** Every optional feature on, across the runs: the TURN relay (default on) and each issuer placement. */
+/** Recording on with two recorders; the bucket keys are secrets, as the stack file must hold them. */
+const RECORDING = {
+  recordingEnabled: "true",
+  recorders: "2",
+  recordingBucket: "meet-recordings",
+  recordingAccessKeyId: "HZ4SAMPLEKEY0000ABCD",
+  recordingSecretAccessKey: "s3cr3tS4mpleKeyWith40Chars/abcdefghij+XY",
+};
+const SECRET_KEYS = ["recordingAccessKeyId", "recordingSecretAccessKey"];
+
+/** Every optional feature on, across the runs: TURN (default on), each issuer placement, bridges, recorders. */
 const RUNS = [
-  { issuerTarget: "worker", turnEnabled: "true" },
+  { issuerTarget: "worker", turnEnabled: "true", bridges: "2", ...RECORDING },
   { issuerTarget: "host", turnEnabled: "true" },
 ];
 
@@ -101,9 +118,9 @@ describe("the README's picture", () => {
   it("draws every component, server role and container the program declares, with every feature on", async () => {
     const chart = picture();
     const all = new Set<string>();
-    for (const { issuerTarget, turnEnabled } of RUNS) {
-      const run = await runProgram(exampleConfig({ issuerTarget, turnEnabled }));
-      for (const key of declared(run, issuerTarget)) all.add(key);
+    for (const config of RUNS) {
+      const run = await runProgram(exampleConfig(config, SECRET_KEYS));
+      for (const key of declared(run, config.issuerTarget)) all.add(key);
     }
     expect([...all].filter((key) => !(key in DRAWN_AS))).toEqual([]);
     expect(

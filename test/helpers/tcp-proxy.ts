@@ -10,17 +10,41 @@ export interface ProxyOptions {
   cutAfterBytes?: number;
   /** Bytes per second from the server to the client. */
   bytesPerSecond?: number;
+  /** Close both sides once this many bytes went from the client to the server (an upload cut midway). */
+  cutUploadAfterBytes?: number;
+  /** Cut only this many connections (by either rule above); later ones pass untouched. */
+  maxCuts?: number;
 }
 
-export async function startProxy(options: ProxyOptions): Promise<{ port: number; close(): Promise<void> }> {
+export async function startProxy(
+  options: ProxyOptions,
+): Promise<{ port: number; cuts(): number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let cuts = 0;
+  const mayCut = () => options.maxCuts === undefined || cuts < options.maxCuts;
   const server = net.createServer((client) => {
     const upstream = net.connect(options.targetPort, "127.0.0.1");
     sockets.add(client).add(upstream);
     let sent = 0;
-    client.on("data", (chunk) => upstream.write(chunk));
+    let received = 0;
+    client.on("data", (chunk: Buffer) => {
+      if (
+        options.cutUploadAfterBytes !== undefined &&
+        received + chunk.length >= options.cutUploadAfterBytes &&
+        mayCut()
+      ) {
+        cuts++;
+        upstream.write(chunk.subarray(0, options.cutUploadAfterBytes - received));
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      received += chunk.length;
+      upstream.write(chunk);
+    });
     upstream.on("data", (chunk: Buffer) => {
-      if (options.cutAfterBytes !== undefined && sent + chunk.length >= options.cutAfterBytes) {
+      if (options.cutAfterBytes !== undefined && sent + chunk.length >= options.cutAfterBytes && mayCut()) {
+        cuts++;
         client.write(chunk.subarray(0, options.cutAfterBytes - sent));
         client.destroy();
         upstream.destroy();
@@ -44,6 +68,7 @@ export async function startProxy(options: ProxyOptions): Promise<{ port: number;
   const { port } = server.address() as net.AddressInfo;
   return {
     port,
+    cuts: () => cuts,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -174,6 +174,16 @@ describe("the policy pack knows the TURN relay", () => {
     });
     expect(unknown.map((v) => v.policy)).toEqual(["known-role"]);
   });
+
+  it("knows the recorder role: a recorder's SSH-only firewall passes known-role", async () => {
+    const recorder = await pack.check(TYPES.firewall, "jitsi-dev-recorder-1-firewall", {
+      labels: { environment: "dev", role: "recorder" },
+      rules: [
+        { direction: "in", protocol: "tcp", port: "22", sourceIps: ["203.0.113.7/32"], description: "SSH" },
+      ],
+    });
+    expect(recorder.map((v) => v.policy)).toEqual([]);
+  });
 });
 
 describe("plaintext secrets are told apart from Pulumi secrets", () => {

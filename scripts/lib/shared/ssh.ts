@@ -130,6 +130,23 @@ export function targetFromOutputs(stack: string, outputs: StackOutputs, flags: T
   };
 }
 
+/** A recorder from the stack outputs: same user and layout as the meeting VM, its own pinned host key. */
+export function recorderTarget(
+  outputs: StackOutputs,
+  recorder: NonNullable<StackOutputs["recorders"]>[number],
+  flags: Pick<TargetFlagValues, "identity" | "known-hosts"> = {},
+): SshTarget {
+  return {
+    host: recorder.ipv4,
+    port: 22,
+    user: outputs.sshUser,
+    jitsiDir: outputs.jitsiDir,
+    identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
+    knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
+    hostPublicKey: flags["known-hosts"] === undefined ? recorder.sshHostPublicKey : undefined,
+  };
+}
+
 /** The known_hosts line that pins `key` for the host as ssh looks it up ("[host]:port" off port 22). */
 export function knownHostsLine(target: Pick<SshTarget, "host" | "port">, key: string): string {
   const name = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;

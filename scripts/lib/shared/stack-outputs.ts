@@ -34,6 +34,18 @@ export const StackOutputsSchema = z.object({
   /** The TURN relay's hostname; absent when the stack runs none (or was deployed before TURN existed). */
   turnHostname: z.string().optional(),
   sshCommand: z.string().optional(),
+  /** The recorders, when recording is on (infra/index.ts). */
+  recorders: z
+    .array(
+      z.object({
+        index: z.number(),
+        ipv4: z.string(),
+        privateIp: z.string(),
+        sshHostPublicKey: z.string().optional(),
+      }),
+    )
+    .optional(),
+  recordingBucket: z.string().optional(),
   /** The VM's host key, pinned by backup/restore/teardown; optional for stacks deployed before it existed. */
   sshHostPublicKey: hostKey.optional(),
   /** The extra bridges (infra/bridge.ts), absent when the stack has none. */

@@ -1,5 +1,6 @@
 import { type Io, OperationError } from "../shared/cli";
 import { findLeftovers, stateResources, type StateResource } from "./leftovers";
+import { pendingWarning, type RecorderHoldings } from "../recording/recordings";
 import type { CommandRunner } from "../shared/runner";
 import type { StackOutputs } from "../shared/stack-outputs";
 
@@ -16,6 +17,8 @@ export interface TeardownDeps {
   readOutputs: (stack: string) => Promise<StackOutputs>;
   /** Makes the pre-teardown backup; throws when it fails. */
   backup: (outputs: StackOutputs) => Promise<string>;
+  /** What each recorder still holds that is not in the bucket yet (stacks with recorders). */
+  pendingRecordings?: (outputs: StackOutputs) => Promise<RecorderHoldings[]>;
   /** Asks a question and returns the typed answer; undefined when there is no terminal to ask. */
   ask?: (question: string) => Promise<string>;
 }
@@ -36,6 +39,11 @@ export async function runTeardown(options: TeardownOptions, deps: TeardownDeps):
     throw new OperationError(
       `Stack '${stack}' has delete protection on, so teardown refuses it. To lift it: pulumi config set jitsi:deleteProtection false --stack ${stack} && pulumi up --stack ${stack}; then run teardown again. Nothing was destroyed.`,
     );
+  }
+
+  // Recorders keep a recording until its upload is verified: destroying one loses what it still holds.
+  if (outputs.recorders && outputs.recorders.length > 0 && deps.pendingRecordings) {
+    for (const line of pendingWarning(await deps.pendingRecordings(outputs))) io.err(line);
   }
 
   if (options.skipBackup) {

@@ -1,0 +1,92 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { recordingsDir } from "../../scripts/lib/recording/recordings";
+import { recorderChecks } from "../../scripts/lib/verify/recorders";
+import { type FakeVm, makeFakeVm } from "../helpers/jitsi-server";
+import { type SshdFixture, startSshd } from "../helpers/sshd";
+
+/**
+ * verify's recorder rows over a real SSH connection (sshd on 127.0.0.1 standing in for a recorder).
+ * Docker does not run here: the recorder's docker is a script that answers as Jibri's health API and the
+ * upload script's --check do (both tested for real elsewhere: test/infra/vm/recordingUpload.test.ts).
+ */
+let sshd: SshdFixture;
+let vm: FakeVm;
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+beforeEach(() => {
+  vm = makeFakeVm(sshd);
+});
+afterEach(() => vm.remove());
+
+function fakeDocker(health: string | undefined, check: { ok: boolean; text: string }): string {
+  const file = path.join(vm.root, "bin", "docker");
+  writeFileSync(
+    file,
+    [
+      "#!/bin/sh",
+      'case " $* " in',
+      `  *" exec "*) ${health === undefined ? "echo 'service \"jibri\" is not running' >&2; exit 1" : `printf '%s\\n' '${health}'`} ;;`,
+      `  *" run "*) echo '${check.text}'; exit ${check.ok ? 0 : 1} ;;`,
+      "esac",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe("verify's recorder rows", () => {
+  it("pass for a healthy, idle Jibri whose keys write to the bucket, and warn about waiting recordings", async () => {
+    const docker = fakeDocker(
+      '{"status":{"busyStatus":"IDLE","health":{"healthStatus":"HEALTHY","details":{}}}}',
+      {
+        ok: true,
+        text: "bucket meet-recordings at https://fsn1.your-objectstorage.com is writable",
+      },
+    );
+    mkdirSync(path.join(recordingsDir(vm.jitsiDir), "waitingsession"), { recursive: true });
+    const rows = await recorderChecks([{ name: "recorder-1", ssh: vm.target, docker }]);
+    expect(rows).toEqual([
+      { name: "recorder-1: Jibri registered and healthy", ok: true, detail: "IDLE, HEALTHY" },
+      {
+        name: "recorder-1: bucket writable with its keys",
+        ok: true,
+        detail: "probe written, verified, deleted",
+      },
+      {
+        name: "recorder-1: recordings waiting for upload",
+        ok: true,
+        warning: true,
+        detail: "1 session(s); the retry timer uploads them every 10 minutes",
+      },
+    ]);
+  });
+
+  it("fail for a stopped Jibri and refused keys, with the reason", async () => {
+    const docker = fakeDocker(undefined, {
+      ok: false,
+      text: "recording-upload: bucket meet-recordings at https://fsn1.your-objectstorage.com is not writable: the bucket refused the access key",
+    });
+    const rows = await recorderChecks([{ name: "recorder-2", ssh: vm.target, docker }]);
+    expect(rows.map((r) => [r.name, r.ok])).toEqual([
+      ["recorder-2: Jibri registered and healthy", false],
+      ["recorder-2: bucket writable with its keys", false],
+      ["recorder-2: recordings waiting for upload", true],
+    ]);
+    expect(rows[0]!.detail).toContain('down: service "jibri" is not running');
+    expect(rows[1]!.detail).toContain("the bucket refused the access key");
+  });
+
+  it("fail for a recorder SSH cannot reach", async () => {
+    const rows = await recorderChecks([
+      { name: "recorder-3", ssh: { ...vm.target, port: 1 }, docker: "/nonexistent" },
+    ]);
+    expect(rows).toEqual([expect.objectContaining({ name: "recorder-3: reachable over SSH", ok: false })]);
+  });
+});
