@@ -58,6 +58,11 @@ export function bridgeEnvEntries(input: BridgeEnvInput): EnvEntry[] {
     // Defaults to the container's hostname, which changes with every new container: jicofo would see a new bridge.
     plain("JVB_MUC_NICKNAME", nickname),
     plain("JVB_ADVERTISE_IPS", input.advertiseIps.join(",")),
+    // The drain step and verify read the bridge's GET /colibri/stats on 127.0.0.1:8080. jvb serves it only
+    // with the COLIBRI REST API on (jitsi-videobridge@stable/jitsi-meet_11146 rest/root/colibri/stats/Stats.java:26-27,
+    // rest/RestConfig.kt:43-44), which jvb.conf's template leaves off unless this is set (jvb.conf:1, 78-80).
+    // Without it the drain sees no load, waits its whole bound, and deletes the bridge with people on it.
+    plain("COLIBRI_REST_ENABLED", "1"),
     { name: "JVB_AUTH_PASSWORD", value: input.jvbPassword, secret: true },
     ...octoEntries(s, bridge.region, nickname),
   ];

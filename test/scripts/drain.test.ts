@@ -4,11 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromEnvironment, runDrainGate } from "../../infra/gate/drainBridge";
 import { bridgeApi, httpLocalCall, sshLocalCall } from "../../scripts/lib/bridges/bridgeApi";
 import { drainBridge, drainReport } from "../../scripts/lib/bridges/drain";
+import { bridgeEnvEntries } from "../../infra/render/bridgeEnv";
+import { jvbColibriStats } from "../helpers/jitsiApi";
+import { settingsWith } from "../helpers/settings";
 import { pinnedTarget, type SshdFixture, startSshd } from "../helpers/sshd";
+import { renderTemplate } from "../helpers/tpl";
 
 /**
  * A stand-in for a videobridge's local API on 127.0.0.1: /colibri/drain/enable and /colibri/stats with
- * the fields jvb reports. `leaveEachPoll` participants leave every time the stats are read.
+ * the payload jvb renders (helpers/jitsiApi.ts). `leaveEachPoll` participants leave every time the stats
+ * are read. Like jvb's ConfigFilter, it answers 404 for /colibri/stats unless the COLIBRI REST API is on
+ * (`videobridge.apis.rest.enabled`, false in jvb's reference.conf); the drain API is on by default
+ * (jitsi-videobridge@stable/jitsi-meet_11146 jvb/src/main/kotlin/org/jitsi/videobridge/rest/RestConfig.kt:43-44,
+ * 101-104; jvb/src/main/resources/reference.conf:132-143).
  */
 class StandInBridge {
   participants: number;
@@ -20,6 +28,7 @@ class StandInBridge {
   constructor(
     participants: number,
     private leaveEachPoll = 0,
+    colibriRest = true,
   ) {
     this.participants = participants;
     this.server = createServer((req, res) => {
@@ -29,13 +38,12 @@ class StandInBridge {
         this.draining = true;
         return void res.writeHead(200).end();
       }
-      if (req.method === "GET" && req.url === "/colibri/stats") {
-        const stats = {
+      if (req.method === "GET" && req.url === "/colibri/stats" && colibriRest) {
+        const stats = jvbColibriStats({
           participants: this.participants,
           conferences: Math.ceil(this.participants / 2),
-          stress_level: this.participants / 100,
           drain: this.draining,
-        };
+        });
         this.participants = Math.max(0, this.participants - this.leaveEachPoll);
         return void res
           .writeHead(200, { "content-type": "application/json" })
@@ -55,8 +63,8 @@ const stops: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const stop of stops) await stop();
 });
-async function bridge(participants: number, leaveEachPoll = 0) {
-  const standIn = new StandInBridge(participants, leaveEachPoll);
+async function bridge(participants: number, leaveEachPoll = 0, colibriRest = true) {
+  const standIn = new StandInBridge(participants, leaveEachPoll, colibriRest);
   const port = await standIn.start();
   stops.push(standIn.stop);
   return { standIn, port, api: bridgeApi(httpLocalCall(), port) };
@@ -111,6 +119,34 @@ describe("draining a bridge before it is deleted (stand-in bridge API)", () => {
   });
 });
 
+/** Whether a rendered jvb.conf turns on the COLIBRI REST API (`videobridge.apis.rest.enabled`). */
+function colibriRestEnabled(jvbConf: string): boolean {
+  const apis = /\n {4}apis \{[\s\S]*?\n\s*rest \{\s*enabled = (true|false)/.exec(jvbConf);
+  if (!apis) throw new Error("no videobridge.apis.rest in the rendered jvb.conf");
+  return apis[1] === "true";
+}
+
+describe("a bridge as its .env configures it (the release's jvb.conf template, rendered)", () => {
+  it("serves /colibri/stats, so the drain reads its load and waits for the last participant", async () => {
+    const settings = settingsWith({ bridges: "1" });
+    const env = Object.fromEntries(
+      bridgeEnvEntries({
+        settings,
+        bridge: settings.bridges.bridges[0]!,
+        jvbPassword: "x".repeat(32),
+        advertiseIps: ["203.0.113.51"],
+      }).map((e) => [e.name, e.value]),
+    );
+    const jvbConf = (e: Record<string, string>) =>
+      renderTemplate("jvb", "jvb.conf", e, { LOCAL_ADDRESS: "172.18.0.3", HOSTNAME: "3f2a1b" });
+    const { port } = await bridge(2, 1, colibriRestEnabled(jvbConf(env)));
+    const result = await drainBridge(bridgeApi(httpLocalCall(), port), { timeoutMs: 2000, pollMs: 10 });
+    expect(result.outcome).toBe("empty");
+    // The template's default (COLIBRI_REST_ENABLED unset) leaves it off: the drain would read no load.
+    expect(colibriRestEnabled(jvbConf({ ...env, COLIBRI_REST_ENABLED: "" }))).toBe(false);
+  });
+});
+
 describe("the drain step over SSH (real OpenSSH on 127.0.0.1)", () => {
   let sshd: SshdFixture;
   beforeAll(async () => {
@@ -140,6 +176,10 @@ describe("the drain step over SSH (real OpenSSH on 127.0.0.1)", () => {
       /local-api: refusing POST \/colibri\/shutdown/,
     );
     await expect(call("GET", 8080, "/colibri/stats;id")).rejects.toThrow(/refusing/);
+    // Nothing in jitsi-stack reads the version API, so the script does not pass it either.
+    await expect(call("GET", 8080, "/about/version")).rejects.toThrow(
+      /local-api: refusing GET \/about\/version/,
+    );
   });
 
   it("the gate fails with what to do when SSH is closed, and lets a dead bridge go only when told", async () => {

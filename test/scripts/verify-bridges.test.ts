@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpLocalCall, type LocalCall, sshLocalCall } from "../../scripts/lib/bridges/bridgeApi";
 import { bridgeChecks, parseJicofoBridges } from "../../scripts/lib/verify/bridges";
+import { jicofoDebug as jicofoDebugOf, jicofoDebugBridge, jvbColibriStats } from "../helpers/jitsiApi";
 import { pinnedTarget, type SshdFixture, startSshd } from "../helpers/sshd";
 
 const VERSION = "2.3.237-g9e1c1b2";
@@ -22,40 +23,25 @@ async function standIn(routes: Record<string, unknown>): Promise<number> {
   stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.address() as AddressInfo).port;
 }
-/** jicofo's /debug as jicofo renders it (BridgeSelector.debugState, Bridge.debugState). */
+/** jicofo's /debug with these bridges, keyed as jicofo keys them: the brewery occupant JID. */
 const jicofoDebug = (
   bridges: Array<{ nickname: string; version?: string; region?: string; stress?: number }>,
-) => ({
-  focus_manager: {},
-  bridge_selector: {
-    strategy: "RegionBasedBridgeSelectionStrategy",
-    bridge: Object.fromEntries(
+) =>
+  jicofoDebugOf(
+    Object.fromEntries(
       bridges.map((b) => [
         `jvbbrewery@internal-muc.meet.jitsi/${b.nickname}`,
-        {
-          drain: false,
-          endpoints: 3,
-          "graceful-shutdown": false,
-          healthy: true,
-          operational: true,
-          overloaded: false,
-          region: b.region ?? "nbg1",
-          "relay-id": b.nickname,
-          release: "null",
-          "shutting-down": false,
-          stress: b.stress ?? 0.05,
+        jicofoDebugBridge({
           version: b.version ?? VERSION,
-        },
+          region: b.region ?? "nbg1",
+          stress: b.stress ?? 0.05,
+          relayId: b.nickname,
+        }),
       ]),
     ),
-  },
-});
-const jvbStats = (participants: number, conferences: number) => ({
-  participants,
-  conferences,
-  stress_level: participants / 100,
-  drain: false,
-});
+  );
+const jvbStats = (participants: number, conferences: number) =>
+  jvbColibriStats({ participants, conferences });
 /** Calls that go to a stand-in's port whatever port the check asks for (the VM's 8080 or 8888). */
 const to =
   (port: number, via: LocalCall = httpLocalCall()): LocalCall =>
@@ -142,6 +128,22 @@ describe("verify lists the bridges jicofo sees, with their load (stand-in jicofo
       },
     ]);
     expect(() => parseJicofoBridges("<html>")).toThrow(/not JSON/);
+  });
+
+  it('reads a bridge without a region (jicofo writes the string "null") as having none', () => {
+    const body = jicofoDebugOf({
+      "jvbbrewery@internal-muc.meet.jitsi/meeting": jicofoDebugBridge({ version: VERSION, drain: true }),
+    });
+    expect(parseJicofoBridges(JSON.stringify(body))).toEqual([
+      {
+        nickname: "meeting",
+        version: VERSION,
+        region: "none",
+        stress: 0.05,
+        operational: true,
+        draining: true,
+      },
+    ]);
   });
 
   describe("over SSH (real OpenSSH on 127.0.0.1)", () => {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { recordingsDir } from "../../scripts/lib/recording/recordings";
 import { recorderChecks } from "../../scripts/lib/verify/recorders";
+import { jibriHealth } from "../helpers/jitsiApi";
 import { type FakeVm, makeFakeVm } from "../helpers/jitsi-server";
 import { type SshdFixture, startSshd } from "../helpers/sshd";
 
@@ -31,7 +32,9 @@ function fakeDocker(health: string | undefined, check: { ok: boolean; text: stri
     [
       "#!/bin/sh",
       'case " $* " in',
-      `  *" exec "*) ${health === undefined ? "echo 'service \"jibri\" is not running' >&2; exit 1" : `printf '%s\\n' '${health}'`} ;;`,
+      // Only the exact call recorder-status.sh makes: curl is in the jibri image (docker-jitsi-meet@stable-11146-2
+      // base/Dockerfile installs it) and Jibri's API listens on 127.0.0.1:2222 in the container (jibri reference.conf).
+      `  *" exec -T jibri curl -fsS http://127.0.0.1:2222/jibri/api/v1.0/health "*) ${health === undefined ? "echo 'service \"jibri\" is not running' >&2; exit 1" : `printf '%s\\n' '${health}'`} ;;`,
       `  *" run "*) echo '${check.text}'; exit ${check.ok ? 0 : 1} ;;`,
       "esac",
       "",
@@ -43,13 +46,10 @@ function fakeDocker(health: string | undefined, check: { ok: boolean; text: stri
 
 describe("verify's recorder rows", () => {
   it("pass for a healthy, idle Jibri whose keys write to the bucket, and warn about waiting recordings", async () => {
-    const docker = fakeDocker(
-      '{"status":{"busyStatus":"IDLE","health":{"healthStatus":"HEALTHY","details":{}}}}',
-      {
-        ok: true,
-        text: "bucket meet-recordings at https://fsn1.your-objectstorage.com is writable",
-      },
-    );
+    const docker = fakeDocker(jibriHealth("IDLE", "HEALTHY"), {
+      ok: true,
+      text: "bucket meet-recordings at https://fsn1.your-objectstorage.com is writable",
+    });
     mkdirSync(path.join(recordingsDir(vm.jitsiDir), "waitingsession"), { recursive: true });
     const rows = await recorderChecks([{ name: "recorder-1", ssh: vm.target, docker }]);
     expect(rows).toEqual([
@@ -66,6 +66,16 @@ describe("verify's recorder rows", () => {
         detail: "1 session(s); the retry timer uploads them every 10 minutes",
       },
     ]);
+  });
+
+  it("fail for a Jibri that reports itself unhealthy, and show it busy as it says", async () => {
+    const docker = fakeDocker(jibriHealth("BUSY", "UNHEALTHY"), { ok: true, text: "writable" });
+    const rows = await recorderChecks([{ name: "recorder-1", ssh: vm.target, docker }]);
+    expect(rows[0]).toEqual({
+      name: "recorder-1: Jibri registered and healthy",
+      ok: false,
+      detail: "BUSY, UNHEALTHY",
+    });
   });
 
   it("fail for a stopped Jibri and refused keys, with the reason", async () => {

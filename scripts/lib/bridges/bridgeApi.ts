@@ -17,7 +17,10 @@ export interface BridgeStats {
 
 /** What drain and verify ask of a bridge: over SSH in real use, straight over HTTP in tests. */
 export interface BridgeApi {
-  /** POST /colibri/drain/enable: jicofo sends it no new meetings. */
+  /**
+   * POST /colibri/drain/enable: jicofo sends it no new meetings. On by default (jitsi-videobridge@stable/jitsi-meet_11146
+   * jvb/src/main/java/org/jitsi/videobridge/rest/root/colibri/drain/Drain.java:33-58, reference.conf:142-143).
+   */
   enableDrain(): Promise<void>;
   stats(): Promise<BridgeStats>;
 }
@@ -28,7 +31,13 @@ export type LocalCall = (method: "GET" | "POST", port: number, path: string) => 
 const number = (value: unknown): number =>
   typeof value === "number" && Number.isFinite(value) ? value : NaN;
 
-/** Reads jvb's /colibri/stats; a body without the counts is refused, never read as an empty bridge. */
+/**
+ * Reads jvb's /colibri/stats; a body without the counts is refused, never read as an empty bridge.
+ * The keys and types are jvb's (jitsi-videobridge@stable/jitsi-meet_11146
+ * jvb/src/main/kotlin/org/jitsi/videobridge/stats/VideobridgeStatisticsShim.kt:153 `participants`, :186
+ * `stress_level` (double), :187 `conferences`, :222 `drain` (boolean); counts are Long gauges). It is served
+ * only with the COLIBRI REST API on: the bridge's .env sets COLIBRI_REST_ENABLED (infra/render/bridgeEnv.ts).
+ */
 export function parseBridgeStats(body: string): BridgeStats {
   let json: Record<string, unknown>;
   try {

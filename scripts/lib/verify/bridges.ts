@@ -18,7 +18,14 @@ export interface JicofoBridge {
   draining: boolean;
 }
 
-/** Reads jicofo's /debug; a body without the bridge selector is refused rather than read as "no bridges". */
+/**
+ * Reads jicofo's /debug; a body without the bridge selector is refused rather than read as "no bridges".
+ * Shape (jicofo@stable/jitsi-meet_11146): JicofoServices.kt:245 `bridge_selector`; BridgeSelector.kt:236-246
+ * `bridge`, keyed by the bridge's brewery occupant JID (BridgeMucDetector.kt:49-50); Bridge.kt:338-355 the
+ * values, where `region` is the string "null" for a bridge that reports none. Served on 8888
+ * (jicofo/src/main/resources/reference.conf:147-166, ktor/Application.kt:244-251), beyond its container
+ * only with JICOFO_ENABLE_REST (the release's jicofo.conf:267-270).
+ */
 export function parseJicofoBridges(body: string): JicofoBridge[] {
   let json: { bridge_selector?: { bridge?: Record<string, Record<string, unknown>> } };
   try {
@@ -32,7 +39,7 @@ export function parseJicofoBridges(body: string): JicofoBridge[] {
   return Object.entries(bridges).map(([jid, state]) => ({
     nickname: jid.slice(jid.indexOf("/") + 1),
     version: String(state.version),
-    region: String(state.region),
+    region: state.region === "null" || state.region === undefined ? "none" : String(state.region),
     stress: Number(state.stress),
     operational: state.operational === true,
     draining: state.drain === true,

@@ -24,6 +24,9 @@ export function parseStatus(text: string): Record<string, string> {
 export function judgeRecorder(name: string, status: Record<string, string>): CheckResult[] {
   const rows: CheckResult[] = [];
   const health = status.health ?? "down: no answer";
+  // Jibri's GET /jibri/api/v1.0/health (jibri@62369d55 src/main/kotlin/org/jitsi/jibri/health/JibriHealth.kt:29-41,
+  // status/JibriStatusManager.kt:38-49): {"status":{"busyStatus":"IDLE|BUSY|EXPIRED","health":{"healthStatus":
+  // "HEALTHY|UNHEALTHY","details":{...}}},"environmentContext"?:{...}}.
   let parsed: { status?: { busyStatus?: string; health?: { healthStatus?: string } } } | undefined;
   try {
     parsed = health.startsWith("down") ? undefined : JSON.parse(health);

@@ -67,6 +67,15 @@ describe("a bridge's .env", () => {
     expect(jicofo).toMatch(/brewery-jid = "jvbbrewery@internal-muc\.meet\.jitsi"/);
   });
 
+  it("turns on the COLIBRI REST API (/colibri/stats, read by drain and verify), published on 127.0.0.1 only", () => {
+    const apisRest = (conf: string) => /\n {4}apis \{[\s\S]*?\n\s*rest \{\s*enabled = (\w+)/.exec(conf)?.[1];
+    expect(apisRest(jvbConf(envFor({})))).toBe("true");
+    // The template's default, which jvb's own reference.conf shares: off, and /colibri/stats answers 404.
+    expect(apisRest(jvbConf({ ...envFor({}), COLIBRI_REST_ENABLED: "" }))).toBe("false");
+    const compose = readFileSync(path.join(RELEASE_DIR, "docker-compose.yml"), "utf8");
+    expect(compose).toContain("'127.0.0.1:${JVB_COLIBRI_PORT:-8080}:8080'");
+  });
+
   it("advertises the bridge's own public addresses, under a nickname unique and stable for its number", () => {
     const conf = jvbConf(envFor({}, 2));
     const mappings = [...conf.matchAll(/public-address = "([^"]+)"/g)].map((m) => m[1]);

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { jibriHealth } from "../../helpers/jitsiApi";
 
 /**
  * infra/vm/recorder-disk-guard.sh on a real, really full disk (a 16 MiB tmpfs). Docker cannot run here,
@@ -31,7 +32,7 @@ function setup(busy: boolean, running = true) {
       `echo "$*" >> ${JSON.stringify(calls)}`,
       'case "$1" in',
       `  ps) ${running ? "echo jibri" : "true"} ;;`,
-      `  exec) echo '{"status":{"busyStatus":"${busy ? "BUSY" : "IDLE"}","health":{"healthStatus":"HEALTHY"}}}' ;;`,
+      `  exec) echo '${jibriHealth(busy ? "BUSY" : "IDLE", "HEALTHY")}' ;;`,
       "esac",
       "",
     ].join("\n"),
