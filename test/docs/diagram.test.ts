@@ -7,7 +7,13 @@ import { type OfflineRun, revealSecrets } from "../../scripts/lib/render/offline
 import { readPage } from "../helpers/docs";
 import { fencedBlocks } from "../helpers/markdown";
 import { type Flowchart, MermaidError, parseFlowchart } from "../helpers/mermaid";
-import { exampleConfig, ofType, runProgram } from "../helpers/program";
+import {
+  exampleConfig,
+  ofType,
+  RECORDING_EXAMPLE,
+  RECORDING_SECRET_KEYS,
+  runProgram,
+} from "../helpers/program";
 import { REFERENCE_DIR } from "../helpers/settings";
 import { writtenFiles } from "../helpers/userData";
 
@@ -45,19 +51,9 @@ const DRAWN_AS: Record<string, string> = {
   "container token-issuer-deps": "issuerhost",
 };
 
-/** Recording on with two recorders; the bucket keys are secrets, as the stack file must hold them. */
-const RECORDING = {
-  recordingEnabled: "true",
-  recorders: "2",
-  recordingBucket: "meet-recordings",
-  recordingAccessKeyId: "HZ4SAMPLEKEY0000ABCD",
-  recordingSecretAccessKey: "s3cr3tS4mpleKeyWith40Chars/abcdefghij+XY",
-};
-const SECRET_KEYS = ["recordingAccessKeyId", "recordingSecretAccessKey"];
-
 /** Every optional feature on, across the runs: TURN (default on), each issuer placement, bridges, recorders. */
 const RUNS = [
-  { issuerTarget: "worker", turnEnabled: "true", bridges: "2", ...RECORDING },
+  { issuerTarget: "worker", turnEnabled: "true", bridges: "2", ...RECORDING_EXAMPLE },
   { issuerTarget: "host", turnEnabled: "true" },
 ];
 
@@ -119,7 +115,7 @@ describe("the README's picture", () => {
     const chart = picture();
     const all = new Set<string>();
     for (const config of RUNS) {
-      const run = await runProgram(exampleConfig(config, SECRET_KEYS));
+      const run = await runProgram(exampleConfig(config, RECORDING_SECRET_KEYS));
       for (const key of declared(run, config.issuerTarget)) all.add(key);
     }
     expect([...all].filter((key) => !(key in DRAWN_AS))).toEqual([]);

@@ -30,3 +30,14 @@ export async function runProgram(stackConfig: StackConfig, stack = "dev"): Promi
 }
 
 export const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);
+
+/** Recording on with two recorders, as a stack file would hold it: pass RECORDING_SECRET_KEYS too. */
+export const RECORDING_EXAMPLE = {
+  recordingEnabled: "true",
+  recorders: "2",
+  recordingBucket: "meet-recordings",
+  recordingAccessKeyId: "HZ4SAMPLEKEY0000ABCD",
+  recordingSecretAccessKey: "s3cr3tS4mpleKeyWith40Chars/abcdefghij+XY",
+};
+/** The recording settings that are secrets: exampleConfig stores them as the CLI would. */
+export const RECORDING_SECRET_KEYS = ["recordingAccessKeyId", "recordingSecretAccessKey"];

@@ -1,20 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { revealSecrets } from "../../scripts/lib/render/offlineEngine";
-import { exampleConfig, ofType, runProgram } from "../helpers/program";
+import {
+  exampleConfig,
+  ofType,
+  RECORDING_EXAMPLE,
+  RECORDING_SECRET_KEYS,
+  runProgram,
+} from "../helpers/program";
 import { cloudInitSchema, writtenFiles } from "../helpers/userData";
 
 const SERVER = "hcloud:index/server:Server";
 const FIREWALL = "hcloud:index/firewall:Firewall";
 const SUBNET = "hcloud:index/networkSubnet:NetworkSubnet";
-const SECRET_KEY = "s3cr3tS4mpleKeyWith40Chars/abcdefghij+XY";
-const RECORDING = {
-  recordingEnabled: "true",
-  recorders: "2",
-  recordingBucket: "meet-recordings",
-  recordingAccessKeyId: "HZ4SAMPLEKEY0000ABCD",
-  recordingSecretAccessKey: SECRET_KEY,
-};
-const SECRET_KEYS = ["recordingAccessKeyId", "recordingSecretAccessKey"];
+const RECORDING = RECORDING_EXAMPLE;
+const SECRET_KEY = RECORDING.recordingSecretAccessKey;
+const SECRET_KEYS = RECORDING_SECRET_KEYS;
 
 describe("recorders (mock engine)", async () => {
   const run = await runProgram(exampleConfig({ ...RECORDING, bridges: "1" }, SECRET_KEYS));
