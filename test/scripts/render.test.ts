@@ -1,26 +1,16 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../scripts/lib/shared/stackConfig";
+import { commandPool } from "../helpers/command";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Runs a command to its end; `status` is its exit code (null if it could not start or was killed). */
-function run(
-  command: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { encoding: "utf8" }, (error, stdout, stderr) => {
-      const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** Two renders at a time: each is CPU-bound (it runs the whole program), and two cores are the target. */
+const run = commandPool(2);
 
 /** Runs the command the npm script runs (the first test goes through `npm run render` itself). */
 const render = (...args: string[]) =>
@@ -41,8 +31,9 @@ function stackFile(name: string, overrides: Record<string, unknown>): string[] {
   return ["--stack", name, "--stack-file", file];
 }
 
-// Concurrent: each test runs its own processes on its own files, and most of the time goes to waiting on them.
-describe.concurrent("npm run render", () => {
+// Concurrent: each test runs its own processes on its own files. A test's time includes its wait for
+// a free place in `run`, hence the longer timeout.
+describe.concurrent("npm run render", { timeout: 90_000 }, () => {
   it("renders the example stack offline: a table, plan.json, cloud-init.yaml and jitsi.env", async () => {
     const dir = path.join(out, "dev");
     const result = await run("npm", ["run", "--silent", "render", "--", "--out", dir]);
