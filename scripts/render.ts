@@ -1,19 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { parseDocument, visit } from "yaml";
-import { NAMESPACE, offlinePlaceholder, STACK_FILE_ENV } from "../config/schema";
-import { VM_LAYOUT } from "../config/versions";
+import { NAMESPACE, offlinePlaceholder } from "../config/schema";
 import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/shared/cli";
-import {
-  type OfflineRun,
-  type PlannedResource,
-  redactForDisplay,
-  redactSecrets,
-  redactText,
-  revealSecrets,
-  runOffline,
-} from "./lib/render/offlineEngine";
-import { formatPlanTable } from "./lib/render/planSummary";
 import { readStackConfig, StackFileError } from "./lib/shared/stackConfig";
 
 const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
@@ -48,70 +36,6 @@ function stackNameOf(file: string): string {
   const base = path.basename(file);
   const named = /^Pulumi\.(.+)\.ya?ml$/.exec(base)?.[1];
   return named ?? base.replace(/\.ya?ml$/, "");
-}
-
-/** Fails when a known secret shows up anywhere it is not marked secret. */
-function assertNoUnmarkedSecrets(run: OfflineRun): void {
-  for (const resource of run.resources) {
-    const visible = JSON.stringify(redactSecrets(resource.inputs));
-    if (redactText(visible, run.secretValues) !== visible) {
-      throw new Error(`a secret value appears unmarked in the inputs of ${resource.type} '${resource.name}'`);
-    }
-  }
-  const visibleOutputs = JSON.stringify(redactSecrets(run.outputs));
-  if (redactText(visibleOutputs, run.secretValues) !== visibleOutputs) {
-    throw new Error("a secret value appears in a stack output that is not marked secret");
-  }
-}
-
-export interface RenderedFiles {
-  plan: string;
-  cloudInit: string;
-  env: string;
-  /** The TURN relay's user-data, when the stack runs one. */
-  turnCloudInit?: string;
-}
-
-/** A server's user-data with every secret replaced, still the same YAML document. */
-function redactedUserData(run: OfflineRun, server: PlannedResource | undefined) {
-  const userData = String(revealSecrets(server?.inputs.userData) ?? "");
-  // Redact inside the YAML's string values, so the result stays the same document (a bare [secret]
-  // pasted into YAML text would turn into a list).
-  const document = parseDocument(userData);
-  visit(document, {
-    Scalar(_key, node) {
-      if (typeof node.value === "string") node.value = redactText(node.value, run.secretValues);
-    },
-  });
-  return document;
-}
-
-/** The files `render` writes, with every secret replaced by "[secret]". */
-export function renderFiles(run: OfflineRun): RenderedFiles {
-  const plan = run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    inputs: redactForDisplay(r.inputs, run.secretValues),
-  }));
-  const servers = run.resources.filter((r) => r.type === "hcloud:index/server:Server");
-  const role = (server: PlannedResource) =>
-    (server.inputs.labels as Record<string, string> | undefined)?.role;
-  // The meeting VM carries no role label; satellites do.
-  const document = redactedUserData(
-    run,
-    servers.find((server) => role(server) === undefined),
-  );
-  const cloudInit = document.toString({ lineWidth: 0 });
-  const files =
-    (document.toJS() as { write_files?: Array<{ path: string; content: string }> } | null)?.write_files ?? [];
-  const env = files.find((f) => f.path === `${VM_LAYOUT.jitsiDir}/.env`)?.content ?? "";
-  const turn = servers.find((server) => role(server) === "turn");
-  return {
-    plan: JSON.stringify(plan, null, 2) + "\n",
-    cloudInit,
-    env,
-    turnCloudInit: turn ? redactedUserData(run, turn).toString({ lineWidth: 0 }) : undefined,
-  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -150,51 +74,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  // The program names the file in its messages (a plain-text secret "in <file>"); the CLI's is Pulumi.<stack>.yaml.
-  process.env[STACK_FILE_ENV] = path.basename(stackFile);
-  let run: OfflineRun;
-  try {
-    run = await runOffline({
-      project: "jitsi-stack",
-      stack,
-      stackConfig,
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as CommonJS, as the Pulumi CLI does (through the npm script's TypeScript hook)
-      load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
-    });
-    assertNoUnmarkedSecrets(run);
-  } catch (error) {
-    // Invalid settings, or a secret found unmarked: say what, without a stack trace.
-    throw new OperationError(`render: ${(error as Error).message}`, { cause: error });
-  }
-  const files = renderFiles(run);
-
-  mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, "plan.json"), files.plan);
-  writeFileSync(path.join(out, "cloud-init.yaml"), files.cloudInit);
-  writeFileSync(path.join(out, "jitsi.env"), files.env);
-  if (files.turnCloudInit !== undefined)
-    writeFileSync(path.join(out, "turn-cloud-init.yaml"), files.turnCloudInit);
-
-  console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
-  console.log(formatPlanTable(run.resources, run.secretValues));
-  console.log(
-    "\nIds (100001 and up) and addresses (203.0.113.0/24, 2001:db8::/32, documentation ranges) are the mock" +
-      " engine's placeholders; Hetzner assigns the real ones on `pulumi up`.",
-  );
-  console.log("\nOutputs:");
-  const outputs = Object.entries(redactSecrets(run.outputs) as Record<string, unknown>);
-  const width = Math.max(...outputs.map(([key]) => key.length));
-  for (const [key, value] of outputs) {
-    console.log(`  ${key.padEnd(width)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
-  }
-  if (stackConfig.placeholders.length > 0) {
-    console.log(
-      `\nEncrypted settings replaced by placeholders offline: ${stackConfig.placeholders.join(", ")}`,
-    );
-  }
-  console.log(
-    `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env", ...(files.turnCloudInit === undefined ? [] : ["turn-cloud-init.yaml"])].map((f) => path.join(out, f)).join(", ")}`,
-  );
+  // Loaded only now: the Pulumi SDK takes a second to load, and a usage error need not wait for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load (the npm script runs this file as CommonJS)
+  const { renderStack } = require("./lib/render/renderStack") as typeof import("./lib/render/renderStack");
+  await renderStack(stack, stackFile, stackConfig, out);
   return EXIT.ok;
 }
 

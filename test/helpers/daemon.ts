@@ -26,7 +26,7 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -1,4 +1,4 @@
-import { Agent, fetch, type RequestInit, type Response } from "undici";
+import { Agent, fetch, type RequestInit, type Response, request as undiciRequest } from "undici";
 
 /**
  * HTTP for the issuer suites: each request on a connection of its own, closed after the answer.
@@ -18,6 +18,19 @@ export type CallInit = RequestInit & { path?: string };
 
 export function request(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, dispatcher: freshConnections });
+}
+
+/**
+ * The status of a request whose answer is not read, on a fresh connection as `request` uses. For floods
+ * of thousands of requests: undici's request API costs the test process half the CPU of fetch's.
+ */
+export async function statusOf(
+  url: string,
+  init: { method: "POST"; headers: Record<string, string>; body: string },
+): Promise<number> {
+  const res = await undiciRequest(url, { ...init, dispatcher: freshConnections });
+  await res.body.dump();
+  return res.statusCode;
 }
 
 /** Runs `task` over `items` with at most `concurrency` at a time, in order of items. */

@@ -1,25 +1,20 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../scripts/lib/shared/stackConfig";
+import { commandPool } from "../helpers/command";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** Two renders at a time: each is CPU-bound (it runs the whole program), and two cores are the target. */
+const run = commandPool(2);
+
 /** Runs the command the npm script runs (the first test goes through `npm run render` itself). */
-function render(...args: string[]) {
-  const result = spawnSync(
-    process.execPath,
-    ["--require", "esbuild-register", "scripts/render.ts", ...args],
-    {
-      encoding: "utf8",
-    },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const render = (...args: string[]) =>
+  run(process.execPath, ["--require", "esbuild-register", "scripts/render.ts", ...args]);
 
 /**
  * A throwaway stack file, derived from the example stack, in the test's own folder: never in the
@@ -36,10 +31,12 @@ function stackFile(name: string, overrides: Record<string, unknown>): string[] {
   return ["--stack", name, "--stack-file", file];
 }
 
-describe("npm run render", () => {
-  it("renders the example stack offline: a table, plan.json, cloud-init.yaml and jitsi.env", () => {
+// Concurrent: each test runs its own processes on its own files. A test's time includes its wait for
+// a free place in `run`, hence the longer timeout.
+describe.concurrent("npm run render", { timeout: 90_000 }, () => {
+  it("renders the example stack offline: a table, plan.json, cloud-init.yaml and jitsi.env", async () => {
     const dir = path.join(out, "dev");
-    const result = spawnSync("npm", ["run", "--silent", "render", "--", "--out", dir], { encoding: "utf8" });
+    const result = await run("npm", ["run", "--silent", "render", "--", "--out", dir]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Stack 'dev': \d+ resources \(offline render; nothing was deployed\)/);
@@ -87,23 +84,22 @@ describe("npm run render", () => {
       "JIBRI_RECORDER_PASSWORD=[secret]",
       "JIBRI_XMPP_PASSWORD=[secret]",
     ]);
-    const schema = spawnSync("cloud-init", ["schema", "--config-file", path.join(dir, "cloud-init.yaml")], {
-      encoding: "utf8",
-    });
+    const schema = await run("cloud-init", ["schema", "--config-file", path.join(dir, "cloud-init.yaml")]);
     expect(schema.status, schema.stdout + schema.stderr).toBe(0);
   });
 
-  it("refuses a stack file that holds a secret in plain text, without echoing it", () => {
+  it("refuses a stack file that holds a secret in plain text, without echoing it", async () => {
     const jwtSecret = "c0ffee".repeat(8);
     const stack = `renderplain${process.pid}`;
     const flags = stackFile(stack, { jwtAppSecret: jwtSecret });
-    const result = render(...flags, "--out", path.join(out, stack));
+    const result = await render(...flags, "--out", path.join(out, stack));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in Pulumi.${stack}.yaml`);
     expect(result.stdout + result.stderr).not.toContain(jwtSecret);
   });
 
-  it("keeps encrypted settings out of its output and files", () => {
+  // One render for both: placeholders replace the encrypted values, are named, and reach no output.
+  it("replaces encrypted settings by placeholders, says which, and keeps them out of its output and files", async () => {
     const stack = `rendersecret${process.pid}`;
     const flags = stackFile(stack, {
       jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
@@ -111,8 +107,10 @@ describe("npm run render", () => {
       issuerCorsOrigins: ["https://app.example.com"],
     });
     const dir = path.join(out, stack);
-    const result = render(...flags, "--out", dir);
+    const result = await render(...flags, "--out", dir);
     expect(result.status, result.stderr).toBe(0);
+    const named = /^Encrypted settings replaced by placeholders offline: (.*)$/m.exec(result.stdout)?.[1];
+    expect(named?.split(", ").sort()).toEqual(["jitsi:issuerApiKeys", "jitsi:jwtAppSecret"]);
     const everything = [
       result.stdout,
       ...["plan.json", "cloud-init.yaml", "jitsi.env"].map((f) => readFileSync(path.join(dir, f), "utf8")),
@@ -121,26 +119,14 @@ describe("npm run render", () => {
     expect(everything).toContain("JWT_APP_SECRET=[secret]");
   });
 
-  it("replaces encrypted values by placeholders and says so", () => {
-    const stack = `rendersecure${process.pid}`;
-    const flags = stackFile(stack, {
-      jwtAppSecret: { secure: "v1:AAAABBBBCCCC:ZZZZ" },
-    });
-    const result = render(...flags, "--out", path.join(out, stack));
-    expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(
-      "Encrypted settings replaced by placeholders offline: jitsi:jwtAppSecret",
-    );
-  });
-
-  it("exits 1 and lists every invalid setting", () => {
+  it("exits 1 and lists every invalid setting", async () => {
     const stack = `renderbad${process.pid}`;
     const flags = stackFile(stack, {
       domain: "https://meet",
       location: "mars1",
       adminCidrs: ["0.0.0.0/0"],
     });
-    const result = render(...flags, "--out", path.join(out, stack));
+    const result = await render(...flags, "--out", path.join(out, stack));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("has 3 invalid setting(s)");
     expect(result.stderr).toContain("jitsi:domain must be a hostname like meet.example.com");
@@ -166,10 +152,10 @@ describe("npm run render", () => {
     ],
   ])(
     "a stack file with %s gets one line naming the file, line and column, and exit 1",
-    (_what, text, message) => {
+    async (_what, text, message) => {
       const file = path.join(out, `broken-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
       writeFileSync(file, text);
-      const result = render("--stack-file", file, "--out", path.join(out, "broken"));
+      const result = await render("--stack-file", file, "--out", path.join(out, "broken"));
       expect(result.status).toBe(1);
       expect(result.stderr.startsWith(`render: ${file}${message}`), result.stderr).toBe(true);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
@@ -177,12 +163,12 @@ describe("npm run render", () => {
     },
   );
 
-  it("with --stack-file, names that file and its own stack, and writes to out/<that stack>", () => {
+  it("with --stack-file, names that file and its own stack, and writes to out/<that stack>", async () => {
     const name = `bad${process.pid}`;
     const file = path.join(out, `${name}.yaml`);
     const doc = parse(readFileSync("Pulumi.dev.yaml", "utf8")) as { config: Record<string, unknown> };
     writeFileSync(file, stringify({ config: { ...doc.config, "jitsi:jwtAppSecret": "ab".repeat(32) } }));
-    const refused = render("--stack-file", file);
+    const refused = await render("--stack-file", file);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain(`Stack '${name}' has 1 invalid setting(s)`);
     expect(refused.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in ${name}.yaml;`);
@@ -190,7 +176,7 @@ describe("npm run render", () => {
 
     writeFileSync(file, stringify(doc));
     try {
-      const result = render("--stack-file", file);
+      const result = await render("--stack-file", file);
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain(`Stack '${name}':`);
       expect(result.stdout).toContain(`Wrote ${path.join("out", name, "plan.json")}`);
@@ -199,14 +185,14 @@ describe("npm run render", () => {
     }
   });
 
-  it("points at a setting written under the project's namespace instead of jitsi:", () => {
+  it("points at a setting written under the project's namespace instead of jitsi:", async () => {
     const stack = `renderns${process.pid}`;
     const flags = stackFile(stack, { domain: undefined });
     const file = flags[3]!;
     const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     doc.config["jitsi-stack:domain"] = "meet.example.com";
     writeFileSync(file, stringify(doc));
-    const result = render(...flags, "--out", path.join(out, stack));
+    const result = await render(...flags, "--out", path.join(out, stack));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
       "jitsi-stack:domain is not read: settings live under the jitsi: namespace; did you mean jitsi:domain?",
@@ -227,16 +213,16 @@ describe("npm run render", () => {
       /^render: no stack file \/nonexistent\/Pulumi\.dev\.yaml;/,
     ],
     [["--stack-file", "/nonexistent.yaml"], /^render: no stack file \/nonexistent\.yaml;/],
-  ])("rejects bad flags %j with exit 2 and one line naming the problem", (args, message) => {
-    const result = render(...args);
+  ])("rejects bad flags %j with exit 2 and one line naming the problem", async (args, message) => {
+    const result = await render(...args);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/^render: /);
   });
 
-  it("explains itself with --help", () => {
-    const result = render("--help");
+  it("explains itself with --help", async () => {
+    const result = await render("--help");
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("--stack NAME");
   });

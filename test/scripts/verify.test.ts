@@ -474,63 +474,68 @@ async function verifyAgainst(env: Record<string, string>, guests: boolean, timeo
   }
 }
 
-describe("verify against Prosody as the stack's .env configures it (focus opens rooms, as jicofo does)", () => {
-  it("passes every check with guests on", async () => {
-    expect(await verifyAgainst(renderedEnv(), true)).toEqual({
-      "HTTPS certificate": "pass",
-      "config.js: prejoin off": "pass",
-      "config.js: token auth": "pass",
-      "config.js: guests as configured": "pass",
-      "guest is held until a token holder is in": "pass",
-      "moderator: true token joins as owner": "pass",
-      "token holder gets in while a guest waits (no knock screen)": "pass",
-      "lobby on": "pass",
-      "moderator: false token joins as member": "pass",
-      "member is still member after leaving and joining again": "pass",
-      "no token is refused": "pass",
-      "bad signature is refused": "pass",
-      "expired token is refused": "pass",
-      "token for another room is refused": "pass",
-      "guest gets in once a token holder is in (no one clicks)": "pass",
+// Concurrent: each test starts its own Prosody and HTTPS server on free ports and sets no environment
+// variable; most of the time goes to waiting on XMPP exchanges and verify's timeouts.
+describe.concurrent(
+  "verify against Prosody as the stack's .env configures it (focus opens rooms, as jicofo does)",
+  () => {
+    it("passes every check with guests on", async () => {
+      expect(await verifyAgainst(renderedEnv(), true)).toEqual({
+        "HTTPS certificate": "pass",
+        "config.js: prejoin off": "pass",
+        "config.js: token auth": "pass",
+        "config.js: guests as configured": "pass",
+        "guest is held until a token holder is in": "pass",
+        "moderator: true token joins as owner": "pass",
+        "token holder gets in while a guest waits (no knock screen)": "pass",
+        "lobby on": "pass",
+        "moderator: false token joins as member": "pass",
+        "member is still member after leaving and joining again": "pass",
+        "no token is refused": "pass",
+        "bad signature is refused": "pass",
+        "expired token is refused": "pass",
+        "token for another room is refused": "pass",
+        "guest gets in once a token holder is in (no one clicks)": "pass",
+      });
     });
-  });
 
-  it("passes every check with guests off", async () => {
-    const table = await verifyAgainst(renderedEnv({ enableGuests: "false" }), false);
-    expect(Object.entries(table).filter(([, result]) => result !== "pass")).toEqual([]);
-    expect(Object.keys(table)).toEqual(
-      expect.arrayContaining([
-        "lobby off",
-        "guests refused (guests off)",
-        "member is still member after leaving and joining again",
-      ]),
+    it("passes every check with guests off", async () => {
+      const table = await verifyAgainst(renderedEnv({ enableGuests: "false" }), false);
+      expect(Object.entries(table).filter(([, result]) => result !== "pass")).toEqual([]);
+      expect(Object.keys(table)).toEqual(
+        expect.arrayContaining([
+          "lobby off",
+          "guests refused (guests off)",
+          "member is still member after leaving and joining again",
+        ]),
+      );
+    });
+
+    it("fails the guest rows when guests can open rooms (no muc_wait_for_host)", async () => {
+      const table = await verifyAgainst({ ...renderedEnv(), XMPP_MUC_MODULES: "token_affiliation" }, true);
+      expect(table["guest is held until a token holder is in"]).toMatch(/^FAIL the guest opened the room/);
+      expect(table["moderator: true token joins as owner"]).toBe("pass");
+    });
+
+    it("fails the member rows when every token holder becomes owner (muc_wait_for_host's auto-owner)", async () => {
+      const { WAIT_FOR_HOST_DISABLE_AUTO_OWNERS: _dropped, ...env } = renderedEnv();
+      const table = await verifyAgainst(env, true);
+      expect(table["moderator: false token joins as member"]).toMatch(
+        /^FAIL expected to join as member, but joined as owner/,
+      );
+      expect(table["member is still member after leaving and joining again"]).toMatch(/^FAIL/);
+    });
+
+    // muc_wait_for_host without the lobby component fails on every token holder's join, which then gets
+    // no answer at all: each such step waits out verify's timeout.
+    it(
+      "fails the token-holder rows when the lobby component is off while guests wait for a host",
+      { timeout: 60_000 },
+      async () => {
+        const table = await verifyAgainst({ ...renderedEnv(), ENABLE_LOBBY: "0" }, true, 3000);
+        expect(table["token holder gets in while a guest waits (no knock screen)"]).toMatch(/^FAIL/);
+        expect(table.lobby).toMatch(/^FAIL not checked: error at join/);
+      },
     );
-  });
-
-  it("fails the guest rows when guests can open rooms (no muc_wait_for_host)", async () => {
-    const table = await verifyAgainst({ ...renderedEnv(), XMPP_MUC_MODULES: "token_affiliation" }, true);
-    expect(table["guest is held until a token holder is in"]).toMatch(/^FAIL the guest opened the room/);
-    expect(table["moderator: true token joins as owner"]).toBe("pass");
-  });
-
-  it("fails the member rows when every token holder becomes owner (muc_wait_for_host's auto-owner)", async () => {
-    const { WAIT_FOR_HOST_DISABLE_AUTO_OWNERS: _dropped, ...env } = renderedEnv();
-    const table = await verifyAgainst(env, true);
-    expect(table["moderator: false token joins as member"]).toMatch(
-      /^FAIL expected to join as member, but joined as owner/,
-    );
-    expect(table["member is still member after leaving and joining again"]).toMatch(/^FAIL/);
-  });
-
-  // muc_wait_for_host without the lobby component fails on every token holder's join, which then gets
-  // no answer at all: each such step waits out verify's timeout.
-  it(
-    "fails the token-holder rows when the lobby component is off while guests wait for a host",
-    { timeout: 60_000 },
-    async () => {
-      const table = await verifyAgainst({ ...renderedEnv(), ENABLE_LOBBY: "0" }, true, 3000);
-      expect(table["token holder gets in while a guest waits (no knock screen)"]).toMatch(/^FAIL/);
-      expect(table.lobby).toMatch(/^FAIL not checked: error at join/);
-    },
-  );
-});
+  },
+);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { unitTestFiles } from "./unitTests";
+import { unitTestFiles } from "./unitTests.mjs";
 
 describe("npm run test:unit's selection", () => {
   const unit = unitTestFiles();

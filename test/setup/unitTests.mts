@@ -6,13 +6,14 @@ import path from "node:path";
  * unless it, or a test helper it imports (directly or through other helpers), starts a process
  * (node:child_process: daemons such as sshd, Prosody, coturn; validators such as cloud-init and
  * shellcheck; the issuer as `npm run issuer`) or workerd (miniflare). A new test file lands on the
- * right side by itself. `npm test` still runs every file.
+ * right side by itself. vitest.config.mts runs them as its `unit` project (`npm run test:unit` runs
+ * only that project; `npm test` runs it and the `system` project, every file).
  */
 const STARTS_PROCESSES =
   /from\s+"(?:node:)?child_process"|from\s+"miniflare"|require\("(?:node:)?child_process"\)/;
 const LOCAL_IMPORT = /(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g;
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const TEST_DIR = path.join(ROOT, "test");
 
 const walk = (dir: string): string[] =>
