@@ -1,7 +1,6 @@
 import type { BridgeSpec } from "../../config/bridges";
 import type { Settings } from "../../config/schema";
-import { VM_LAYOUT } from "../../config/versions";
-import { type EnvEntry, checkEnvEntries } from "./jitsiEnv";
+import { type EnvEntry, checkEnvEntries, composeEntries } from "./jitsiEnv";
 import { privateAddress, XMPP_PORT } from "./privateNetwork";
 
 /**
@@ -44,11 +43,8 @@ export function bridgeEnvEntries(input: BridgeEnvInput): EnvEntry[] {
   const { settings: s, bridge } = input;
   const nickname = bridgeNickname(bridge.index);
   const entries: EnvEntry[] = [
-    // Compose reads CONFIG and the image tag itself; jvb only mounts ${CONFIG}/jvb.
-    plain("CONFIG", VM_LAYOUT.configDir),
-    plain("JITSI_IMAGE_VERSION", s.jitsiRelease.tag),
-    plain("RESTART_POLICY", "unless-stopped"),
-    plain("TZ", s.timezone),
+    // What compose reads to load the release's file and build jvb (jvb only mounts ${CONFIG}/jvb).
+    ...composeEntries(s),
     // Prosody on the meeting VM, over the private network (its 5222 is published there only).
     plain("XMPP_SERVER", privateAddress("meeting")),
     plain("XMPP_PORT", String(XMPP_PORT)),

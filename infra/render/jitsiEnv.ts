@@ -76,10 +76,14 @@ function rateLimitEntries(): EnvEntry[] {
   ];
 }
 
-/** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
-export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
-  const { settings: s } = input;
-  const entries: EnvEntry[] = [
+/**
+ * What compose itself reads from the `.env` of every VM that runs part of the release's stack (the
+ * meeting VM, a bridge, a recorder): the volumes' root, the image tag, the restart policy, the clock and
+ * the web ports. Compose loads the release's whole file even to start one service alone, and refuses it
+ * when HTTP_PORT or HTTPS_PORT is blank (services.web.ports); only the meeting VM runs web and publishes them.
+ */
+export function composeEntries(s: Settings): EnvEntry[] {
+  return [
     plain("CONFIG", VM_LAYOUT.configDir),
     plain("JITSI_IMAGE_VERSION", s.jitsiRelease.tag),
     plain("RESTART_POLICY", "unless-stopped"),
@@ -87,6 +91,14 @@ export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
     // The web container listens on 8000/8443; publish them on the standard ports (ACME needs 80).
     plain("HTTP_PORT", "80"),
     plain("HTTPS_PORT", "443"),
+  ];
+}
+
+/** The `.env` of docker-jitsi-meet, as a list of entries. Each line names the upstream rule it follows. */
+export function jitsiEnvEntries(input: JitsiEnvInput): EnvEntry[] {
+  const { settings: s } = input;
+  const entries: EnvEntry[] = [
+    ...composeEntries(s),
     plain("PUBLIC_URL", `https://${s.domain}`),
     plain("ENABLE_HTTP_REDIRECT", "1"),
     plain("ENABLE_LETSENCRYPT", "1"),

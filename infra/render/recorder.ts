@@ -3,7 +3,7 @@ import type { Settings } from "../../config/schema";
 import { CONTAINER_UID, VM_LAYOUT } from "../../config/versions";
 import { shellCommand } from "../../scripts/lib/shared/shell";
 import { composeVmCloudConfig, DOCKER_DAEMON_FILE, type VmFile, vmScript } from "./cloudInit";
-import { type EnvEntry, formatEnv } from "./jitsiEnv";
+import { composeEntries, type EnvEntry, formatEnv } from "./jitsiEnv";
 import { privateAddress } from "./privateNetwork";
 import { jitsiMeetUnit, VM_SCRIPTS, type VmUnitsInput } from "./vmUnits";
 import { VM_BASE_FILES } from "./vmBase";
@@ -53,15 +53,8 @@ export interface RecorderEnvInput {
 export function recorderEnvEntries(input: RecorderEnvInput): EnvEntry[] {
   const { settings: s } = input;
   return [
-    // Interpolated by jibri.yml: the volumes, the image tag and the restart policy.
-    plain("CONFIG", VM_LAYOUT.configDir),
-    plain("JITSI_IMAGE_VERSION", s.jitsiRelease.tag),
-    plain("RESTART_POLICY", "unless-stopped"),
-    // Compose reads the release's whole model even to start jibri alone, and refuses the web service's
-    // ports when these are blank; nothing is published on the recorder (jibri has no ports).
-    plain("HTTP_PORT", "80"),
-    plain("HTTPS_PORT", "443"),
-    plain("TZ", s.timezone),
+    // What compose reads to load the release's files and build jibri (jibri.yml's volumes, tag, restart).
+    ...composeEntries(s),
     // Chrome joins the meeting at the public site, as participants do.
     plain("PUBLIC_URL", `https://${s.domain}`),
     // Prosody's 5222, published on the meeting VM's private address only.

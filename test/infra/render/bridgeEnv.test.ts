@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bridgeEnvEntries, meetingBridgeEntries } from "../../../infra/render/bridgeEnv";
+import { composeConfig } from "../../helpers/compose";
 import { fakePasswords, renderedEnv, settingsWith } from "../../helpers/settings";
 import { RELEASE_DIR, renderTemplate, variablesReceivedBy } from "../../helpers/tpl";
 
@@ -28,6 +30,8 @@ function interpolatedByJvb(): Set<string> {
   );
   return new Set(used.filter((v) => interpolation.has(v)));
 }
+/** Read by compose for the web service, not jvb: without them compose refuses the whole file (test below). */
+const LOADS_THE_FILE = ["HTTP_PORT", "HTTPS_PORT"];
 const jvbConf = (env: Record<string, string>) =>
   renderTemplate("jvb", "jvb.conf", env, { LOCAL_ADDRESS: "172.18.0.3", HOSTNAME: "3f2a1b" });
 
@@ -40,9 +44,31 @@ describe("a bridge's .env", () => {
     for (const octo of ["true", "false"]) {
       const names = Object.keys(envFor({ octo }));
       expect(
-        names.filter((n) => !received.has(n) && !compose.has(n)),
+        names.filter((n) => !received.has(n) && !compose.has(n) && !LOADS_THE_FILE.includes(n)),
         `octo ${octo}`,
       ).toEqual([]);
+    }
+  });
+
+  it("lets docker-compose load the release's file and build jvb, which it refuses without the web ports", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bridge-env-"));
+    try {
+      const text = (env: Record<string, string>) =>
+        Object.entries(env)
+          .map(([name, value]) => `${name}=${value}`)
+          .join("\n") + "\n";
+      const env = envFor({ octo: "true" });
+      const loaded = composeConfig(dir, [], text(env));
+      expect(loaded.status, loaded.stderr).toBe(0);
+      expect(loaded.services!.jvb!.image).toBe("ghcr.io/jitsi/jvb:stable-11146-2");
+      const withoutPorts = Object.fromEntries(
+        Object.entries(env).filter(([name]) => !LOADS_THE_FILE.includes(name)),
+      );
+      const refused = composeConfig(dir, [], text(withoutPorts));
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/services\.web\.ports/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
