@@ -1,4 +1,4 @@
-import type { CommandResult, CommandRunner } from "../../scripts/lib/shared/runner";
+import type { CommandResult, CommandRunner, RunOptions } from "../../scripts/lib/shared/runner";
 import type { StackOutputs } from "../../scripts/lib/shared/stack-outputs";
 
 /** Outputs shaped like infra/index.ts exports them. */
@@ -44,13 +44,15 @@ export function fakePulumi(options: {
   onDestroy?: () => void;
 }) {
   const calls: string[] = [];
+  /** The options `pulumi destroy` ran with (its environment), once it ran. */
+  let destroyOptions: RunOptions | undefined;
   let destroyed = false;
   const ok = (stdout: string, exitCode = 0): CommandResult => ({
     exitCode,
     stdout,
     stderr: exitCode ? "error: boom" : "",
   });
-  const run: CommandRunner = async (file, args) => {
+  const run: CommandRunner = async (file, args, runOptions) => {
     calls.push([file, ...args].join(" "));
     if (args[0] === "stack" && args[1] === "output")
       return ok(JSON.stringify(options.outputs ?? sampleOutputs()), options.outputsExitCode);
@@ -59,11 +61,16 @@ export function fakePulumi(options: {
       return ok(JSON.stringify({ version: 3, deployment: { resources } }));
     }
     if (args[0] === "destroy") {
+      destroyOptions = runOptions;
       options.onDestroy?.();
       destroyed = true;
       return ok("", options.destroyExitCode ?? 0);
     }
     return ok("", 1);
   };
-  return { run, calls };
+  return {
+    run,
+    calls,
+    destroyOptions: () => destroyOptions,
+  };
 }

@@ -138,6 +138,13 @@ describe("teardown", () => {
     expect(backupFiles()).toEqual([]);
   });
 
+  it("destroys bridges without draining them: the whole deployment goes, and a drain would only wait or fail halfway", async () => {
+    const pulumi = fakePulumi({});
+    const result = await teardown(["--stack", "dev", "--yes", "--skip-backup"], pulumi, undefined);
+    expect(result.code).toBe(0);
+    expect(pulumi.destroyOptions()?.env).toEqual({ JITSI_SKIP_DRAIN: "all" });
+  });
+
   it("refuses a stack with delete protection on and says how to lift it", async () => {
     const pulumi = fakePulumi({ outputs: localOutputs({ deleteProtection: true }) });
     const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);

@@ -10,6 +10,8 @@ export interface CommandResult {
 export interface RunOptions {
   /** Let the command talk to the terminal directly (for `pulumi destroy`, whose progress the user watches). */
   inheritStdio?: boolean;
+  /** Variables added to this process's environment for the command. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -20,7 +22,10 @@ export type CommandRunner = (file: string, args: string[], options?: RunOptions)
 
 export const spawnRunner: CommandRunner = (file, args, options = {}) =>
   new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: options.inheritStdio ? "inherit" : ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, {
+      stdio: options.inheritStdio ? "inherit" : ["ignore", "pipe", "pipe"],
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
