@@ -51,8 +51,8 @@ export function firewallRules(adminCidrs: readonly string[]): FirewallRule[] {
 
 /**
  * A bridge VM's inbound rules: media from anywhere, SSH from the admin CIDRs, nothing else. Its XMPP
- * login to the meeting VM and Octo's private candidates use the private network, which Hetzner's
- * firewalls do not filter.
+ * login to the meeting VM uses the private network, which Hetzner's firewalls do not filter; Octo's
+ * bridge-to-bridge media goes to the advertised public addresses, on the same 10000/udp.
  */
 export function bridgeFirewallRules(adminCidrs: readonly string[]): FirewallRule[] {
   return inboundRules([MEDIA], adminCidrs);
