@@ -3,16 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { VM_LAYOUT } from "../../../config/versions";
 import {
   RECORDER_LAYOUT,
   recorderEnvEntries,
+  RECORDER_SERVICES,
   recorderUnits,
-  recorderUnitsInput,
   recordingUploadSettings,
   renderRecorderCloudInit,
 } from "../../../infra/render/recorder";
-import { jitsiMeetUnit, VM_SCRIPTS } from "../../../infra/render/vmUnits";
+import { privateAddress } from "../../../infra/render/privateNetwork";
+import { VM_SCRIPTS, WAIT_ADDRESS_SCRIPT } from "../../../infra/render/vmUnits";
 import { composeConfig } from "../../helpers/compose";
 import { fakePasswords, renderedEnv, settingsWith } from "../../helpers/settings";
 import { verifySystemdUnits } from "../../helpers/systemd";
@@ -77,6 +79,51 @@ describe("a recorder's user-data", () => {
     for (const name of Object.keys(recorderUnits(settings.recording))) {
       expect(files.has(`/etc/systemd/system/${name}`), name).toBe(true);
     }
+  });
+
+  it.each([1, 2])("starts Jibri only once its private address is up (recorder %i)", (index) => {
+    const files = new Map(writtenFiles(userData(index)).map((f) => [f.path, f]));
+    const unit = files.get("/etc/systemd/system/jitsi-meet.service")?.content ?? "";
+    const lines = unit.split("\n");
+    const wait = lines.indexOf(
+      `ExecStartPre=${WAIT_ADDRESS_SCRIPT.path} ${privateAddress("recorder", index)} 120`,
+    );
+    expect(wait).toBeGreaterThan(-1);
+    expect(wait).toBeLessThan(lines.findIndex((l) => l.startsWith("ExecStart=")));
+    expect(files.get(WAIT_ADDRESS_SCRIPT.path)?.permissions).toBe("0755");
+  });
+
+  it("writes the release file the operator scripts check the VM against", () => {
+    const release = writtenFiles(userData(1)).find((f) => f.path === VM_LAYOUT.releaseFile);
+    expect(JSON.parse(release?.content ?? "null")).toEqual({
+      tag: settings.jitsiRelease.tag,
+      commit: settings.jitsiRelease.commit,
+    });
+  });
+
+  it("creates only the CONFIG directories jibri.yml mounts, and copies no nginx files", () => {
+    const mounted = [
+      ...readFileSync(path.join(RELEASE_DIR, "jibri.yml"), "utf8").matchAll(/\$\{CONFIG\}\/([^:]+):/g),
+    ].map((m) => m[1]);
+    expect([...RECORDER_SERVICES.configDirs]).toEqual(mounted);
+    const unit =
+      writtenFiles(userData(1)).find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")?.content ??
+      "";
+    expect(unit).toMatch(
+      /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-install .* 1000 jibri storage\/jibri$/m,
+    );
+    expect(unit).not.toContain("MANAGED_CONFIG_DIR");
+  });
+
+  it("enables and starts jitsi-meet.service and the two timers, no service on its own", () => {
+    const runcmd = (parse(userData(1)) as { runcmd: string[][] }).runcmd;
+    const units = [
+      "jitsi-meet.service",
+      "jitsi-stack-recording-upload.timer",
+      "jitsi-stack-recorder-disk.timer",
+    ];
+    expect(runcmd).toContainEqual(["systemctl", "enable", ...units]);
+    expect(runcmd).toContainEqual(["systemctl", "start", "--no-block", ...units]);
   });
 });
 
@@ -203,15 +250,21 @@ describe("the upload settings file", () => {
 
 describe("the recorder's units", () => {
   it("pass systemd-analyze verify, the shared jitsi-meet.service in its recorder form among them", () => {
-    const units = {
-      ...recorderUnits(settings.recording),
-      "jitsi-meet.service": jitsiMeetUnit(recorderUnitsInput(settings)),
-    };
+    const unitDir = "/etc/systemd/system/";
+    const units = Object.fromEntries(
+      writtenFiles(userData(1))
+        .filter((f) => f.path.startsWith(unitDir))
+        .map((f) => [f.path.slice(unitDir.length), f.content]),
+    );
+    expect(Object.keys(units).sort()).toEqual(
+      ["jitsi-meet.service", ...Object.keys(recorderUnits(settings.recording))].sort(),
+    );
     const result = verifySystemdUnits(work, units, [
       "/usr/bin/docker",
       "/usr/bin/install",
       VM_SCRIPTS.install.path,
       VM_SCRIPTS.blockMetadata.path,
+      WAIT_ADDRESS_SCRIPT.path,
       RECORDER_LAYOUT.diskGuard.path,
     ]);
     expect(result.output).toBe("");
