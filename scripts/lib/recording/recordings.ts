@@ -1,10 +1,15 @@
+import path from "node:path";
 import { VM_LAYOUT } from "../../../config/versions";
+import { RECORDER_LAYOUT } from "../../../infra/render/recorder";
 import { runRemoteScriptText, type SshTarget } from "../shared/ssh";
 import type { StackOutputs } from "../shared/stack-outputs";
 
-/** Where each recorder keeps recordings until they are uploaded (CONFIG/storage/jibri/recordings). */
+/**
+ * Where a recorder keeps recordings until they are uploaded (RECORDER_LAYOUT.recordings.host), under the
+ * target's Jitsi directory: the same place on a VM, and under a test VM's own directory.
+ */
 export const recordingsDir = (jitsiDir: string) =>
-  `${jitsiDir}/${VM_LAYOUT.configDir.slice(VM_LAYOUT.jitsiDir.length + 1)}/storage/jibri/recordings`;
+  path.posix.join(jitsiDir, path.posix.relative(VM_LAYOUT.jitsiDir, RECORDER_LAYOUT.recordings.host));
 
 export interface PendingSession {
   session: string;
