@@ -162,10 +162,13 @@ describe("the release's jibri templates, rendered from a recorder's .env", () =>
   const jibriConf = renderTemplate("jibri", "jibri.conf", envOf(1));
   const xmppConf = renderTemplate("jibri", "xmpp.conf", envOf(1));
 
-  it("run the upload script as the finalize step, on Jibri's recordings directory", () => {
+  it("run the upload script as the finalize step, on Jibri's recordings directory (without the path, no upload)", () => {
     expect(jibriConf).toContain('recordings-directory = "/storage/recordings"');
     expect(jibriConf).toContain(`finalize-script = "${RECORDER_LAYOUT.uploadScript.container}"`);
     expect(jibriConf).toContain('id = "recorder-1"');
+    // The setting has an effect: without it the template writes no finalize step, so nothing is uploaded.
+    const { JIBRI_FINALIZE_RECORDING_SCRIPT_PATH: _, ...without } = envOf(1);
+    expect(renderTemplate("jibri", "jibri.conf", without)).not.toContain("finalize-script");
   });
 
   it("log in to the meeting VM's Prosody over the private network, with the shared passwords", () => {
@@ -179,11 +182,6 @@ describe("the release's jibri templates, rendered from a recorder's .env", () =>
     );
     expect(xmppConf).toContain('base-url = "https://meet.example.com"');
     expect(xmppConf).toContain('nickname = "recorder-1"');
-  });
-
-  it("without the finalize path, Jibri would run no upload at all (the setting has an effect)", () => {
-    const { JIBRI_FINALIZE_RECORDING_SCRIPT_PATH: _, ...without } = envOf(1);
-    expect(renderTemplate("jibri", "jibri.conf", without)).not.toContain("finalize-script");
   });
 });
 
