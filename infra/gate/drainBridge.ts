@@ -1,3 +1,4 @@
+import { VM_LAYOUT } from "../../config/versions";
 import { bridgeApi, sshLocalCall } from "../../scripts/lib/bridges/bridgeApi";
 import { drainBridge, type DrainOptions, drainReport } from "../../scripts/lib/bridges/drain";
 import type { SshTarget } from "../../scripts/lib/shared/ssh";
@@ -33,7 +34,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): DrainGate {
       host: need("DRAIN_HOST"),
       port: Number(env.DRAIN_PORT ?? 22),
       user: need("DRAIN_USER"),
-      jitsiDir: "/opt/jitsi",
+      jitsiDir: VM_LAYOUT.jitsiDir,
       identity: env.DRAIN_IDENTITY || undefined,
       hostPublicKey: need("DRAIN_HOST_KEY"),
     },

@@ -41,6 +41,10 @@ export interface CloudInitInput {
   services?: { names: readonly string[]; configDirs: readonly string[] };
   /** The VM's address on the stack's private network, when it joins one; the stack waits for it. */
   privateAddress?: string;
+  /** Commands jitsi-meet.service runs after the install step, before compose starts: each a list of arguments. */
+  extraStartPre?: VmUnitsInput["extraStartPre"];
+  /** More systemd units (file name to text) for /etc/systemd/system, and those of them to enable and start. */
+  extraUnits?: { files: Readonly<Record<string, string>>; start: readonly string[] };
 }
 
 export { USER_DATA_LIMIT_BYTES } from "./vmBase";
@@ -98,7 +102,7 @@ export function writeFile(file: VmFile): Record<string, string | boolean> {
 }
 
 /** Bounded container logs, so a busy bridge or recorder cannot fill the disk. */
-export const DOCKER_DAEMON_FILE: VmFile = {
+const DOCKER_DAEMON_FILE: VmFile = {
   path: "/etc/docker/daemon.json",
   content:
     JSON.stringify(
@@ -109,7 +113,7 @@ export const DOCKER_DAEMON_FILE: VmFile = {
   permissions: "0644",
 };
 
-/** The #cloud-config user-data for the Jitsi VM. Pure: the same input always gives the same text. */
+/** The #cloud-config user-data of a VM that runs the compose stack or part of it (meeting VM, bridge, recorder). Pure: the same input always gives the same text. */
 export function renderCloudInit(input: CloudInitInput): string {
   const { settings: s } = input;
   const unitInput: VmUnitsInput = {
@@ -119,7 +123,13 @@ export function renderCloudInit(input: CloudInitInput): string {
     ...(input.stateDevice ? { stateDevice: input.stateDevice } : {}),
     ...(input.privateAddress ? { privateAddress: input.privateAddress } : {}),
     ...(input.services ? { services: input.services.names, configDirs: input.services.configDirs } : {}),
+    ...(input.extraStartPre ? { extraStartPre: input.extraStartPre } : {}),
   };
+  const extraUnits = input.extraUnits ?? { files: {}, start: [] };
+  for (const name of extraUnits.start) {
+    if (!(name in extraUnits.files))
+      throw new Error(`extra unit ${name} is to be started but is not written`);
+  }
   // The certificate is the web container's: a VM without it renews nothing.
   const servesWeb = !input.services || input.services.names.includes("web");
   const scripts = [
@@ -165,6 +175,11 @@ export function renderCloudInit(input: CloudInitInput): string {
           { path: `/etc/systemd/system/${RENEWAL.timer}`, content: renewal.timer, permissions: "0644" },
         ]
       : []),
+    ...Object.entries(extraUnits.files).map(([name, content]) => ({
+      path: `/etc/systemd/system/${name}`,
+      content,
+      permissions: "0644",
+    })),
     ...VM_BASE_FILES,
     DOCKER_DAEMON_FILE,
     ...(input.extraFiles ?? []),
@@ -172,7 +187,7 @@ export function renderCloudInit(input: CloudInitInput): string {
 
   // The unit mounts the volume, installs the release and starts the stack, and retries on its own until
   // that works (a volume attached late, a failed fetch or image pull).
-  const units = servesWeb ? [VM_LAYOUT.service, RENEWAL.timer] : [VM_LAYOUT.service];
+  const units = [VM_LAYOUT.service, ...(servesWeb ? [RENEWAL.timer] : []), ...extraUnits.start];
   return composeVmCloudConfig(s, input.sshHostKey, files, units);
 }
 
@@ -180,7 +195,7 @@ export function renderCloudInit(input: CloudInitInput): string {
  * The #cloud-config of a VM that runs part of the compose stack (the meeting VM, a bridge, a recorder):
  * Docker, the clock, SSH, its files, and the units it starts without waiting for them (`--no-block`).
  */
-export function composeVmCloudConfig(
+function composeVmCloudConfig(
   s: Settings,
   sshHostKey: { privateKey: string; publicKey: string },
   files: readonly VmFile[],

@@ -2,11 +2,10 @@ import type { RecordingSettings } from "../../config/recording";
 import type { Settings } from "../../config/schema";
 import { CONTAINER_UID, VM_LAYOUT } from "../../config/versions";
 import { shellCommand } from "../../scripts/lib/shared/shell";
-import { composeVmCloudConfig, DOCKER_DAEMON_FILE, type VmFile, vmScript } from "./cloudInit";
-import { composeEntries, type EnvEntry, formatEnv } from "./jitsiEnv";
+import { renderCloudInit, vmScript } from "./cloudInit";
+import { composeEntries, type EnvEntry } from "./jitsiEnv";
 import { privateAddress } from "./privateNetwork";
-import { jitsiMeetUnit, VM_SCRIPTS, type VmUnitsInput } from "./vmUnits";
-import { VM_BASE_FILES } from "./vmBase";
+import { command, composeArgs, stackTaskService, timerUnit } from "./vmUnits";
 
 /**
  * A recorder: the release's `jibri` service alone on a VM of its own, on the private network, logging in
@@ -87,17 +86,11 @@ export function recordingUploadSettings(recording: RecordingSettings, keys: Reco
     .concat("\n");
 }
 
-/** `docker compose` on the recorder, over the release's files, as an argument list. */
-function composeArgs(): string[] {
-  return [
-    "/usr/bin/docker",
-    "compose",
-    ...["docker-compose.yml", ...RECORDER_COMPOSE_FILES].flatMap((f) => ["-f", f]),
-  ];
-}
+/** The compose service a recorder VM runs, and the CONFIG directories jibri.yml mounts for it. */
+export const RECORDER_SERVICES = { names: ["jibri"], configDirs: ["jibri", "storage/jibri"] } as const;
 
-/** The shared jitsi-meet.service, running only `jibri`, with the upload files installed for the container's user. */
-export function recorderUnitsInput(settings: Settings): VmUnitsInput {
+/** Installs the upload files for the container's user before Jibri starts (jitsi-meet.service's ExecStartPre). */
+export function recorderStartPre(): string[][] {
   const install = (name: string, mode: string) => [
     "/usr/bin/install",
     "-o",
@@ -109,70 +102,49 @@ export function recorderUnitsInput(settings: Settings): VmUnitsInput {
     `${RECORDER_LAYOUT.sourceDir}/${name}`,
     `${VM_LAYOUT.configDir}/jibri/${name}`,
   ];
-  return {
-    domain: settings.domain,
-    release: settings.jitsiRelease,
-    extraComposeFiles: RECORDER_COMPOSE_FILES,
-    services: ["jibri"],
-    extraStartPre: [
-      install(RECORDER_LAYOUT.uploadScript.name, "0755"),
-      install(RECORDER_LAYOUT.uploadSettings.name, "0600"),
-    ],
-  };
+  return [
+    install(RECORDER_LAYOUT.uploadScript.name, "0755"),
+    install(RECORDER_LAYOUT.uploadSettings.name, "0600"),
+  ];
 }
-
-const timer = (description: string, schedule: string[]) =>
-  [
-    "[Unit]",
-    `Description=${description}`,
-    "",
-    "[Timer]",
-    ...schedule,
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
 
 /**
  * The retry of pending uploads, and the disk guard. The retry runs the upload script in a fresh jibri
  * container (`compose run`), so it works while the guard has Jibri stopped, and after every reboot.
  */
 export function recorderUnits(recording: RecordingSettings): Record<string, string> {
-  const compose = composeArgs().join(" ");
-  const service = (description: string, exec: string) =>
-    [
-      "[Unit]",
-      `Description=${description}`,
-      `Requisite=${VM_LAYOUT.service}`,
-      `After=${VM_LAYOUT.service}`,
-      "",
-      "[Service]",
-      "Type=oneshot",
-      `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
-      `ExecStart=${exec}`,
-      "",
-    ].join("\n");
+  const compose = composeArgs(RECORDER_COMPOSE_FILES);
   return {
-    [`${RECORDER_LAYOUT.uploadUnit}.service`]: service(
+    [`${RECORDER_LAYOUT.uploadUnit}.service`]: stackTaskService(
       "Upload recordings whose upload failed or never ran (jitsi-stack)",
-      `${compose} run --rm --no-deps -T --entrypoint ${RECORDER_LAYOUT.uploadScript.container} jibri --pending ${RECORDER_LAYOUT.recordings.container}`,
+      command(
+        ...compose,
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        "--entrypoint",
+        RECORDER_LAYOUT.uploadScript.container,
+        "jibri",
+        "--pending",
+        RECORDER_LAYOUT.recordings.container,
+      ),
     ),
-    [`${RECORDER_LAYOUT.uploadUnit}.timer`]: timer("Retry pending recording uploads", [
+    [`${RECORDER_LAYOUT.uploadUnit}.timer`]: timerUnit("Retry pending recording uploads", [
       "OnBootSec=5min",
       "OnUnitInactiveSec=10min",
     ]),
-    [`${RECORDER_LAYOUT.diskUnit}.service`]: service(
+    [`${RECORDER_LAYOUT.diskUnit}.service`]: stackTaskService(
       "Stop Jibri taking recordings while the disk is low (jitsi-stack)",
-      [
+      command(
         RECORDER_LAYOUT.diskGuard.path,
         RECORDER_LAYOUT.recordings.host,
         String(recording.minFreeGb * 1024),
         RECORDER_LAYOUT.pauseFile,
-        compose,
-      ].join(" "),
+        ...compose,
+      ),
     ),
-    [`${RECORDER_LAYOUT.diskUnit}.timer`]: timer("Check the recorder's free disk every minute", [
+    [`${RECORDER_LAYOUT.diskUnit}.timer`]: timerUnit("Check the recorder's free disk every minute", [
       "OnBootSec=2min",
       "OnUnitActiveSec=1min",
     ]),
@@ -187,48 +159,42 @@ export interface RecorderCloudInitInput {
   sshHostKey: { privateKey: string; publicKey: string };
 }
 
-/** The #cloud-config user-data of one recorder. Pure: the same input always gives the same text. */
+/**
+ * The #cloud-config user-data of one recorder: the meeting VM's own self-healing jitsi-meet.service and
+ * release check (infra/render/cloudInit.ts), running only `jibri`, once its private address is up, with
+ * the upload files and units. Pure: the same input always gives the same text.
+ */
 export function renderRecorderCloudInit(input: RecorderCloudInitInput): string {
   const { settings: s } = input;
   const units = recorderUnits(s.recording);
-  const files: VmFile[] = [
-    {
-      path: `${VM_LAYOUT.jitsiDir}/.env`,
-      content: formatEnv(recorderEnvEntries(input)),
-      permissions: "0600",
-    },
-    {
-      path: `${RECORDER_LAYOUT.sourceDir}/${RECORDER_LAYOUT.uploadSettings.name}`,
-      content: recordingUploadSettings(s.recording, input.keys),
-      permissions: "0600",
-    },
-    {
-      path: `${RECORDER_LAYOUT.sourceDir}/${RECORDER_LAYOUT.uploadScript.name}`,
-      content: vmScript(RECORDER_LAYOUT.uploadScript.name),
-      permissions: "0755",
-      compress: true,
-    },
-    ...[VM_SCRIPTS.install, VM_SCRIPTS.blockMetadata, RECORDER_LAYOUT.diskGuard].map((script) => ({
-      path: script.path,
-      content: vmScript(script.source),
-      permissions: "0755",
-      compress: true,
-    })),
-    {
-      path: `/etc/systemd/system/${VM_LAYOUT.service}`,
-      content: jitsiMeetUnit(recorderUnitsInput(s)),
-      permissions: "0644",
-      compress: true,
-    },
-    ...Object.entries(units).map(([name, content]) => ({
-      path: `/etc/systemd/system/${name}`,
-      content,
-      permissions: "0644",
-    })),
-    ...VM_BASE_FILES,
-    DOCKER_DAEMON_FILE,
-  ];
-  const timers = Object.keys(units).filter((name) => name.endsWith(".timer"));
-  // The unit installs the release and starts Jibri, retrying on its own until that works.
-  return composeVmCloudConfig(s, input.sshHostKey, files, [VM_LAYOUT.service, ...timers]);
+  return renderCloudInit({
+    settings: s,
+    env: recorderEnvEntries(input),
+    sshHostKey: input.sshHostKey,
+    privateAddress: privateAddress("recorder", input.index),
+    services: RECORDER_SERVICES,
+    extraComposeFiles: RECORDER_COMPOSE_FILES,
+    extraStartPre: recorderStartPre(),
+    // The timers start their services; each service runs only while the stack is up.
+    extraUnits: { files: units, start: Object.keys(units).filter((name) => name.endsWith(".timer")) },
+    extraFiles: [
+      {
+        path: `${RECORDER_LAYOUT.sourceDir}/${RECORDER_LAYOUT.uploadSettings.name}`,
+        content: recordingUploadSettings(s.recording, input.keys),
+        permissions: "0600",
+      },
+      {
+        path: `${RECORDER_LAYOUT.sourceDir}/${RECORDER_LAYOUT.uploadScript.name}`,
+        content: vmScript(RECORDER_LAYOUT.uploadScript.name),
+        permissions: "0755",
+        compress: true,
+      },
+      {
+        path: RECORDER_LAYOUT.diskGuard.path,
+        content: vmScript(RECORDER_LAYOUT.diskGuard.source),
+        permissions: "0755",
+        compress: true,
+      },
+    ],
+  });
 }

@@ -50,21 +50,58 @@ export interface VmUnitsInput {
 }
 
 /** One argument on an Exec line; systemd would expand `$`, `%` and split on spaces, so none may appear. */
-function arg(value: string): string {
+export function arg(value: string): string {
   if (!/^[A-Za-z0-9@._:/,=+-]+$/.test(value)) {
     throw new Error(`'${value}' cannot be a systemd command argument without quoting; refusing to write it`);
   }
   return value;
 }
-const command = (...args: string[]) => args.map(arg).join(" ");
+/** An Exec line's command: each argument checked by `arg`. */
+export const command = (...args: string[]) => args.map(arg).join(" ");
 
 /** The host path of the certificate the web container serves (its /storage is CONFIG/storage/web). */
 export const certificatePath = (domain: string) =>
   `${VM_LAYOUT.configDir}/storage/web/acme-certs/${domain}/fullchain.pem`;
 
-function compose(extraComposeFiles: readonly string[], ...args: string[]): string {
+/** `docker compose` over the release's docker-compose.yml and the VM's extra compose files, as arguments. */
+export function composeArgs(extraComposeFiles: readonly string[], ...args: string[]): string[] {
   const files = ["docker-compose.yml", ...extraComposeFiles].flatMap((f) => ["-f", f]);
-  return command("/usr/bin/docker", "compose", ...files, ...args);
+  return ["/usr/bin/docker", "compose", ...files, ...args];
+}
+
+const compose = (extraComposeFiles: readonly string[], ...args: string[]) =>
+  command(...composeArgs(extraComposeFiles, ...args));
+
+/** A oneshot task on the running stack: it runs only while jitsi-meet.service is up, in the Jitsi directory. */
+export function stackTaskService(description: string, execStart: string): string {
+  return [
+    "[Unit]",
+    `Description=${description}`,
+    // Only while the stack runs: a task that restarts or runs a container would otherwise start the stack.
+    `Requisite=${VM_LAYOUT.service}`,
+    `After=${VM_LAYOUT.service}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
+    `ExecStart=${execStart}`,
+    "",
+  ].join("\n");
+}
+
+/** A timer that starts its service (the unit of the same name) on `schedule`, enabled with timers.target. */
+export function timerUnit(description: string, schedule: readonly string[]): string {
+  return [
+    "[Unit]",
+    `Description=${description}`,
+    "",
+    "[Timer]",
+    ...schedule,
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
 }
 
 /**
@@ -128,37 +165,20 @@ export function jitsiMeetUnit(input: VmUnitsInput): string {
 
 /** The daily check that renews the certificate when due (the release's own renewal never succeeds). */
 export function renewalUnits(input: VmUnitsInput): { service: string; timer: string } {
-  const service = [
-    "[Unit]",
-    "Description=Renew the meeting site's Let's Encrypt certificate when it is due",
-    // Only while the stack runs: restarting the web container of a stopped stack would start it.
-    `Requisite=${VM_LAYOUT.service}`,
-    `After=${VM_LAYOUT.service}`,
-    "",
-    "[Service]",
-    "Type=oneshot",
-    `WorkingDirectory=${VM_LAYOUT.jitsiDir}`,
-    `ExecStart=${command(
+  const service = stackTaskService(
+    "Renew the meeting site's Let's Encrypt certificate when it is due",
+    `${command(
       VM_SCRIPTS.renewCert.path,
       certificatePath(input.domain),
       String(RENEWAL.days),
       String(RENEWAL.waitSeconds),
     )} ${compose(input.extraComposeFiles, "restart", "web")}`,
-    "",
-  ].join("\n");
-  const timer = [
-    "[Unit]",
-    "Description=Daily check of the meeting site's certificate",
-    "",
-    "[Timer]",
+  );
+  const timer = timerUnit("Daily check of the meeting site's certificate", [
     // Night time in the VM's time zone; the random delay spreads many stacks over an hour.
     "OnCalendar=*-*-* 03:30:00",
     "RandomizedDelaySec=1h",
     "Persistent=true",
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
+  ]);
   return { service, timer };
 }

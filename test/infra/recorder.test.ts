@@ -39,6 +39,13 @@ describe("recorders (mock engine)", async () => {
       [{ subnetId: subnet!.id, ip: "10.0.2.1", aliasIps: [] }],
       [{ subnetId: subnet!.id, ip: "10.0.2.2", aliasIps: [] }],
     ]);
+    // Each starts Jibri only once the address its attachment gives is up.
+    for (const [i, server] of recorders.entries()) {
+      const unit = writtenFiles(String(revealSecrets(server.inputs.userData))).find((f) =>
+        f.path.endsWith("/jitsi-meet.service"),
+      )?.content;
+      expect(unit).toContain(`jitsi-stack-wait-address 10.0.2.${i + 1} `);
+    }
     const meeting = ofType(run, SERVER).find((s) => s.name === "jitsi-dev-server")!;
     expect(meeting.inputs.networks).toEqual([{ subnetId: subnet!.id, ip: "10.0.0.2", aliasIps: [] }]);
   });

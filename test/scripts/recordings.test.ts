@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { VM_LAYOUT } from "../../config/versions";
+import { RECORDER_LAYOUT } from "../../infra/render/recorder";
 import { pendingOn, pendingWarning, recordingsDir } from "../../scripts/lib/recording/recordings";
 import { runTeardown } from "../../scripts/lib/teardown/teardown";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
@@ -22,6 +24,10 @@ beforeEach(() => {
 afterEach(() => vm.remove());
 
 describe("recordings a recorder still holds", () => {
+  it("are looked for where the recorder's Jibri writes them", () => {
+    expect(recordingsDir(VM_LAYOUT.jitsiDir)).toBe(RECORDER_LAYOUT.recordings.host);
+  });
+
   it("are listed over SSH (a real sshd standing in for a recorder), with failed uploads marked", async () => {
     const dir = recordingsDir(vm.jitsiDir);
     expect(dir).toBe(path.join(vm.jitsiDir, "state/config/storage/jibri/recordings"));

@@ -1,6 +1,5 @@
-import { Writable } from "node:stream";
 import { OperationError } from "../shared/cli";
-import { runRemoteScript, SSH_CONNECTION_FAILED, type SshTarget, sshFailure } from "../shared/ssh";
+import { runRemoteScriptText, SSH_CONNECTION_FAILED, type SshTarget, sshFailure } from "../shared/ssh";
 
 /** The videobridge's local HTTP port, published on 127.0.0.1 only (docker-compose.yml). */
 export const JVB_API_PORT = 8080;
@@ -71,15 +70,7 @@ export function bridgeApi(call: LocalCall, port = JVB_API_PORT): BridgeApi {
 /** Local HTTP calls made on the VM over SSH (scripts/remote/local-api.sh): no API is ever exposed. */
 export function sshLocalCall(target: SshTarget): LocalCall {
   return async (method, port, path) => {
-    const chunks: Buffer[] = [];
-    const stdout = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        chunks.push(chunk);
-        done();
-      },
-    });
-    const result = await runRemoteScript(target, "local-api.sh", [method, String(port), path], { stdout })
-      .done;
+    const result = await runRemoteScriptText(target, "local-api.sh", [method, String(port), path]);
     if (result.exitCode !== 0) {
       const where =
         result.exitCode === SSH_CONNECTION_FAILED
@@ -87,7 +78,7 @@ export function sshLocalCall(target: SshTarget): LocalCall {
           : `${method} ${path} on ${target.host}`;
       throw new OperationError(`${where} failed: ${sshFailure(target, result.stderrTail)}`);
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return result.stdout;
   };
 }
 

@@ -1,11 +1,15 @@
-import { Writable } from "node:stream";
+import path from "node:path";
 import { VM_LAYOUT } from "../../../config/versions";
-import { runRemoteScript, type SshTarget } from "../shared/ssh";
+import { RECORDER_LAYOUT } from "../../../infra/render/recorder";
+import { runRemoteScriptText, type SshTarget } from "../shared/ssh";
 import type { StackOutputs } from "../shared/stack-outputs";
 
-/** Where each recorder keeps recordings until they are uploaded (CONFIG/storage/jibri/recordings). */
+/**
+ * Where a recorder keeps recordings until they are uploaded (RECORDER_LAYOUT.recordings.host), under the
+ * target's Jitsi directory: the same place on a VM, and under a test VM's own directory.
+ */
 export const recordingsDir = (jitsiDir: string) =>
-  `${jitsiDir}/${VM_LAYOUT.configDir.slice(VM_LAYOUT.jitsiDir.length + 1)}/storage/jibri/recordings`;
+  path.posix.join(jitsiDir, path.posix.relative(VM_LAYOUT.jitsiDir, RECORDER_LAYOUT.recordings.host));
 
 export interface PendingSession {
   session: string;
@@ -37,20 +41,11 @@ export function parsePending(text: string): PendingSession[] {
 
 /** Asks one recorder over SSH which recordings it still holds. */
 export async function pendingOn(target: SshTarget): Promise<PendingSession[]> {
-  let stdout = "";
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      stdout += chunk.toString();
-      done();
-    },
-  });
-  const result = await runRemoteScript(target, "pending-recordings.sh", [recordingsDir(target.jitsiDir)], {
-    stdout: sink,
-  }).done;
+  const result = await runRemoteScriptText(target, "pending-recordings.sh", [recordingsDir(target.jitsiDir)]);
   if (result.exitCode !== 0) {
     throw new Error(`exit ${result.exitCode}: ${result.stderrTail.at(-1) ?? "no message"}`);
   }
-  return parsePending(stdout);
+  return parsePending(result.stdout);
 }
 
 /** The warning lines for recordings that are not in the bucket yet; none when every recorder is empty. */

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Readable, Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { OperationError, UsageError, intFlag } from "./cli";
 import { shellCommand } from "./shell";
 import type { StackOutputs } from "./stack-outputs";
@@ -282,6 +282,24 @@ export function runRemoteScript(
     });
   });
   return { done, kill: () => child.kill("SIGTERM") };
+}
+
+/** Runs a scripts/remote/*.sh file like runRemoteScript, and gives back its whole stdout as text. */
+export async function runRemoteScriptText(
+  target: SshTarget,
+  scriptName: string,
+  args: string[],
+): Promise<RemoteResult & { stdout: string }> {
+  const chunks: Buffer[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const result = await runRemoteScript(target, scriptName, args, { stdout }).done;
+  // Decoded once, whole: a multi-byte character split across chunks stays intact.
+  return { ...result, stdout: Buffer.concat(chunks).toString("utf8") };
 }
 
 /**

@@ -1,6 +1,5 @@
-import { Writable } from "node:stream";
 import { recordingsDir } from "../recording/recordings";
-import { runRemoteScript, type SshTarget } from "../shared/ssh";
+import { runRemoteScriptText, type SshTarget } from "../shared/ssh";
 import type { CheckResult } from "./checks";
 
 export interface RecorderTarget {
@@ -59,20 +58,12 @@ export function judgeRecorder(name: string, status: Record<string, string>): Che
 export async function recorderChecks(recorders: readonly RecorderTarget[]): Promise<CheckResult[]> {
   const rows: CheckResult[] = [];
   for (const recorder of recorders) {
-    let stdout = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        stdout += chunk.toString();
-        done();
-      },
-    });
     const args = [recorder.ssh.jitsiDir, recordingsDir(recorder.ssh.jitsiDir)];
-    const result = await runRemoteScript(
+    const result = await runRemoteScriptText(
       recorder.ssh,
       "recorder-status.sh",
       recorder.docker ? [...args, recorder.docker] : args,
-      { stdout: sink },
-    ).done;
+    );
     if (result.exitCode !== 0) {
       rows.push({
         name: `${recorder.name}: reachable over SSH`,
@@ -81,7 +72,7 @@ export async function recorderChecks(recorders: readonly RecorderTarget[]): Prom
       });
       continue;
     }
-    rows.push(...judgeRecorder(recorder.name, parseStatus(stdout)));
+    rows.push(...judgeRecorder(recorder.name, parseStatus(result.stdout)));
   }
   return rows;
 }

@@ -227,6 +227,31 @@ describe("cloud-init user-data", () => {
     expect(cloudInitSchema(text).ok).toBe(true);
   });
 
+  it("writes extra units and enables and starts only the ones named, after jitsi-meet.service", () => {
+    const extraUnits = {
+      files: { "extra.service": "[Unit]\n", "extra.timer": "[Unit]\n" },
+      start: ["extra.timer"],
+    };
+    const text = renderCloudInit(input({}, { extraUnits }));
+    expect(file(text, "/etc/systemd/system/extra.service")?.content).toBe("[Unit]\n");
+    const config = doc(text);
+    expect(config.runcmd).toContainEqual([
+      "systemctl",
+      "enable",
+      VM_LAYOUT.service,
+      "jitsi-stack-renew-cert.timer",
+      "extra.timer",
+    ]);
+  });
+
+  it("refuses to start an extra unit it does not write", () => {
+    expect(() =>
+      renderCloudInit(
+        input({}, { extraUnits: { files: { "extra.service": "[Unit]\n" }, start: ["extra.timer"] } }),
+      ),
+    ).toThrow("extra unit extra.timer is to be started but is not written");
+  });
+
   it("sends the VM scripts without their comments, every line of code kept, and still valid shell", () => {
     for (const source of ["install-jitsi.sh", "mount-state.sh", "block-metadata.sh", "renew-cert.sh"]) {
       const original = readFileSync(`infra/vm/${source}`, "utf8");

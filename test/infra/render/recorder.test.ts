@@ -3,16 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { VM_LAYOUT } from "../../../config/versions";
 import {
   RECORDER_LAYOUT,
   recorderEnvEntries,
+  RECORDER_SERVICES,
   recorderUnits,
-  recorderUnitsInput,
   recordingUploadSettings,
   renderRecorderCloudInit,
 } from "../../../infra/render/recorder";
-import { jitsiMeetUnit, VM_SCRIPTS } from "../../../infra/render/vmUnits";
+import { privateAddress } from "../../../infra/render/privateNetwork";
+import { VM_SCRIPTS, WAIT_ADDRESS_SCRIPT } from "../../../infra/render/vmUnits";
 import { composeConfig } from "../../helpers/compose";
 import { fakePasswords, renderedEnv, settingsWith } from "../../helpers/settings";
 import { verifySystemdUnits } from "../../helpers/systemd";
@@ -78,6 +80,51 @@ describe("a recorder's user-data", () => {
       expect(files.has(`/etc/systemd/system/${name}`), name).toBe(true);
     }
   });
+
+  it.each([1, 2])("starts Jibri only once its private address is up (recorder %i)", (index) => {
+    const files = new Map(writtenFiles(userData(index)).map((f) => [f.path, f]));
+    const unit = files.get("/etc/systemd/system/jitsi-meet.service")?.content ?? "";
+    const lines = unit.split("\n");
+    const wait = lines.indexOf(
+      `ExecStartPre=${WAIT_ADDRESS_SCRIPT.path} ${privateAddress("recorder", index)} 120`,
+    );
+    expect(wait).toBeGreaterThan(-1);
+    expect(wait).toBeLessThan(lines.findIndex((l) => l.startsWith("ExecStart=")));
+    expect(files.get(WAIT_ADDRESS_SCRIPT.path)?.permissions).toBe("0755");
+  });
+
+  it("writes the release file the operator scripts check the VM against", () => {
+    const release = writtenFiles(userData(1)).find((f) => f.path === VM_LAYOUT.releaseFile);
+    expect(JSON.parse(release?.content ?? "null")).toEqual({
+      tag: settings.jitsiRelease.tag,
+      commit: settings.jitsiRelease.commit,
+    });
+  });
+
+  it("creates only the CONFIG directories jibri.yml mounts, and copies no nginx files", () => {
+    const mounted = [
+      ...readFileSync(path.join(RELEASE_DIR, "jibri.yml"), "utf8").matchAll(/\$\{CONFIG\}\/([^:]+):/g),
+    ].map((m) => m[1]);
+    expect([...RECORDER_SERVICES.configDirs]).toEqual(mounted);
+    const unit =
+      writtenFiles(userData(1)).find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")?.content ??
+      "";
+    expect(unit).toMatch(
+      /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-install .* 1000 jibri storage\/jibri$/m,
+    );
+    expect(unit).not.toContain("MANAGED_CONFIG_DIR");
+  });
+
+  it("enables and starts jitsi-meet.service and the two timers, no service on its own", () => {
+    const runcmd = (parse(userData(1)) as { runcmd: string[][] }).runcmd;
+    const units = [
+      "jitsi-meet.service",
+      "jitsi-stack-recording-upload.timer",
+      "jitsi-stack-recorder-disk.timer",
+    ];
+    expect(runcmd).toContainEqual(["systemctl", "enable", ...units]);
+    expect(runcmd).toContainEqual(["systemctl", "start", "--no-block", ...units]);
+  });
 });
 
 describe("a recorder's .env", () => {
@@ -115,10 +162,13 @@ describe("the release's jibri templates, rendered from a recorder's .env", () =>
   const jibriConf = renderTemplate("jibri", "jibri.conf", envOf(1));
   const xmppConf = renderTemplate("jibri", "xmpp.conf", envOf(1));
 
-  it("run the upload script as the finalize step, on Jibri's recordings directory", () => {
+  it("run the upload script as the finalize step, on Jibri's recordings directory (without the path, no upload)", () => {
     expect(jibriConf).toContain('recordings-directory = "/storage/recordings"');
     expect(jibriConf).toContain(`finalize-script = "${RECORDER_LAYOUT.uploadScript.container}"`);
     expect(jibriConf).toContain('id = "recorder-1"');
+    // The setting has an effect: without it the template writes no finalize step, so nothing is uploaded.
+    const { JIBRI_FINALIZE_RECORDING_SCRIPT_PATH: _, ...without } = envOf(1);
+    expect(renderTemplate("jibri", "jibri.conf", without)).not.toContain("finalize-script");
   });
 
   it("log in to the meeting VM's Prosody over the private network, with the shared passwords", () => {
@@ -132,11 +182,6 @@ describe("the release's jibri templates, rendered from a recorder's .env", () =>
     );
     expect(xmppConf).toContain('base-url = "https://meet.example.com"');
     expect(xmppConf).toContain('nickname = "recorder-1"');
-  });
-
-  it("without the finalize path, Jibri would run no upload at all (the setting has an effect)", () => {
-    const { JIBRI_FINALIZE_RECORDING_SCRIPT_PATH: _, ...without } = envOf(1);
-    expect(renderTemplate("jibri", "jibri.conf", without)).not.toContain("finalize-script");
   });
 });
 
@@ -203,15 +248,21 @@ describe("the upload settings file", () => {
 
 describe("the recorder's units", () => {
   it("pass systemd-analyze verify, the shared jitsi-meet.service in its recorder form among them", () => {
-    const units = {
-      ...recorderUnits(settings.recording),
-      "jitsi-meet.service": jitsiMeetUnit(recorderUnitsInput(settings)),
-    };
+    const unitDir = "/etc/systemd/system/";
+    const units = Object.fromEntries(
+      writtenFiles(userData(1))
+        .filter((f) => f.path.startsWith(unitDir))
+        .map((f) => [f.path.slice(unitDir.length), f.content]),
+    );
+    expect(Object.keys(units).sort()).toEqual(
+      ["jitsi-meet.service", ...Object.keys(recorderUnits(settings.recording))].sort(),
+    );
     const result = verifySystemdUnits(work, units, [
       "/usr/bin/docker",
       "/usr/bin/install",
       VM_SCRIPTS.install.path,
       VM_SCRIPTS.blockMetadata.path,
+      WAIT_ADDRESS_SCRIPT.path,
       RECORDER_LAYOUT.diskGuard.path,
     ]);
     expect(result.output).toBe("");
