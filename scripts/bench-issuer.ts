@@ -2,7 +2,7 @@ import autocannon from "autocannon";
 import { buildSync } from "esbuild";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -123,11 +123,13 @@ function start(target: Target, dir: string): Promise<ChildProcess> {
   const [cmd, args] = PIN
     ? ["taskset", ["--cpu-list", serverCpuList, command, ...commandArgs]]
     : [command, commandArgs];
-  // The issuer's per-request log lines go to /dev/null, as they cost the same wherever they go.
+  // Every peer's standard output goes down a pipe into a file, as the VM's Docker keeps container
+  // logs (json-file): the issuer's per-request log lines cost there what they cost in production.
   const child = spawn(cmd, args, {
     env: { ...env, ...extra, PORT: String(target.port) },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "pipe", "inherit"],
   });
+  child.stdout!.pipe(createWriteStream(path.join(dir, `${target.port}.log`)));
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 30_000;
     const poll = async () => {
