@@ -39,10 +39,12 @@ export function keyWords(keys: readonly string[]): (key: string) => Uint32Array 
   const encoder = new TextEncoder();
   const byteWidth = 4 * Math.ceil(Math.max(0, ...keys.map((k) => encoder.encode(k).length)) / 4);
   return (key) => {
-    const bytes = new Uint8Array(byteWidth + 4);
-    const { read, written } = encoder.encodeInto(key, bytes.subarray(0, byteWidth));
+    // Every UTF-8 character takes at least one byte: a longer text cannot fit (saves encoding it).
+    if (key.length > byteWidth) return undefined;
+    // One allocation per key, its bytes written through a view (a copy would cost a microsecond).
+    const words = new Uint32Array(byteWidth / 4 + 1);
+    const { read, written } = encoder.encodeInto(key, new Uint8Array(words.buffer, 0, byteWidth));
     if (read < key.length) return undefined;
-    const words = new Uint32Array(bytes.buffer);
     words[words.length - 1] = written;
     return words;
   };

@@ -66,9 +66,14 @@ export interface HandlerDeps {
 
 /** The routes and their methods; OPTIONS is answered on each, CORS preflights only where `cors` is set. */
 const ROUTES = {
-  "/v1/token": { methods: ["POST"], cors: true },
-  "/healthz": { methods: ["GET", "HEAD"], cors: false },
-} as const;
+  "/v1/token": routeOf(["POST"], true),
+  "/healthz": routeOf(["GET", "HEAD"], false),
+};
+
+/** A route's methods, and its Allow header, built once rather than per request. */
+function routeOf(methods: string[], cors: boolean) {
+  return { methods, cors, allow: [...methods, "OPTIONS"].join(", ") };
+}
 
 /**
  * Headers a request may carry once: two Authorization headers are ambiguous (a server that keeps the
@@ -205,7 +210,7 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
     if (origin && !origins.has(origin) && origin !== siteOrigin) {
       throw new HttpError(403, "origin_forbidden", `origin ${origin} is not allowed to call this issuer`);
     }
-    const allow = [...route.methods, "OPTIONS"].join(", ");
+    const { allow } = route;
     if (request.method === "OPTIONS") {
       const preflight = route.cors && cors["access-control-allow-origin"];
       return {
@@ -221,7 +226,7 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
           : { ...cors, allow },
       };
     }
-    if (!(route.methods as readonly string[]).includes(request.method)) {
+    if (!route.methods.includes(request.method)) {
       throw new HttpError(405, "method_not_allowed", `use ${route.methods[0]} ${path}`, { allow });
     }
     if (path === "/healthz") return json(200, { ok: true });
@@ -233,14 +238,21 @@ export async function createIssuer(config: IssuerConfig, deps: HandlerDeps): Pro
   async function handle(request: IssuerRequest): Promise<IssuerResponse> {
     const started = Date.now();
     // Behind the VM's nginx the issuer lives under /token/; the Worker serves it at the root.
-    const path = request.url.replace(/[?#].*$/, "").replace(/^\/token(?=\/)/, "");
+    const { url } = request;
+    const path = url === "/v1/token" ? url : url.replace(/[?#].*$/, "").replace(/^\/token(?=\/)/, "");
     const entry: Partial<LogEntry> = { method: request.method, path };
     const origin = request.header("origin");
     const cors: Record<string, string> =
       origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
     let response: IssuerResponse;
     try {
-      const repeated = SINGLE_HEADERS.find((name) => request.header(name)?.includes(","));
+      let repeated: string | undefined;
+      for (const name of SINGLE_HEADERS) {
+        if (request.header(name)?.includes(",")) {
+          repeated = name;
+          break;
+        }
+      }
       if (repeated) {
         throw badRequest(
           "duplicate_header",

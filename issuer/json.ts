@@ -23,10 +23,14 @@ const child = (path: string, step: string | number): string =>
 interface Frame {
   /** Keys seen so far, for an object; undefined for an array. */
   keys?: Set<string>;
-  path: string;
+  /** The enclosing object or array, and this one's place in it: the path is built only for a problem. */
+  up?: Frame;
+  at?: string | number;
   /** The last key read (objects) or the current index (arrays): names what comes next. */
   step: string | number;
 }
+
+const pathOf = (frame: Frame): string => (frame.up ? child(pathOf(frame.up), frame.at!) : "");
 
 /**
  * The first repeated member name, or the first string or key holding a lone surrogate, in a text
@@ -50,21 +54,24 @@ export function findIJsonProblem(text: string): IJsonProblem | undefined {
         }
       }
       const isKey = top?.keys !== undefined && expectKey;
-      const value = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
-      if (escaped && LONE_SURROGATE.test(value)) {
-        const where = isKey ? value.replace(LONE_SURROGATE, "\uFFFD") : top?.step;
-        return { kind: "lone_surrogate", path: top ? child(top.path, where!) : "" };
-      }
-      if (isKey) {
-        if (top.keys!.has(value)) return { kind: "duplicate_key", key: value, path: top.path };
-        top.keys!.add(value);
-        top.step = value;
-        expectKey = false;
+      // Only keys and escaped strings are looked at: a plain value needs no copy.
+      if (isKey || escaped) {
+        const value = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        if (escaped && LONE_SURROGATE.test(value)) {
+          const where = isKey ? value.replace(LONE_SURROGATE, "\uFFFD") : top?.step;
+          return { kind: "lone_surrogate", path: top ? child(pathOf(top), where!) : "" };
+        }
+        if (isKey) {
+          if (top.keys!.has(value)) return { kind: "duplicate_key", key: value, path: pathOf(top) };
+          top.keys!.add(value);
+          top.step = value;
+          expectKey = false;
+        }
       }
       i = end;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      const path = top ? child(top.path, top.step) : "";
-      stack.push(c === 0x7b ? { keys: new Set(), path, step: "" } : { path, step: 0 });
+      const step = c === 0x7b ? "" : 0;
+      stack.push({ keys: c === 0x7b ? new Set() : undefined, up: top, at: top?.step, step });
       expectKey = c === 0x7b;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();

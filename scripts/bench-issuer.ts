@@ -2,7 +2,7 @@ import autocannon from "autocannon";
 import { buildSync } from "esbuild";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -17,7 +17,9 @@ import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../infra/render/bundle"
  *   (c) the issuer, as the VM runs it (the esbuild bundle), one process and one per core;
  *   (d) the seed's Flask + PyJWT code under gunicorn, 2 workers x 8 threads (gthread).
  * Targets are rounds interleaved so that a change in the machine's load hits every target alike;
- * each figure is the median over the rounds. It prints numbers and asserts nothing.
+ * each figure is the median over the rounds. It prints numbers and asserts nothing. Beside tokens/s
+ * it prints the server's CPU time per token (from /proc), which other work on the machine moves far
+ * less than throughput.
  * With 50 connections in a closed loop a request waits behind the other 49: the mean latency is
  * 50 / throughput, so p99 < 10 ms needs well over 5,000 tokens/s. (A fixed-rate phase was tried:
  * autocannon's overallRate sends each second's requests in a burst, and even the fixed-answer
@@ -123,11 +125,13 @@ function start(target: Target, dir: string): Promise<ChildProcess> {
   const [cmd, args] = PIN
     ? ["taskset", ["--cpu-list", serverCpuList, command, ...commandArgs]]
     : [command, commandArgs];
-  // The issuer's per-request log lines go to /dev/null, as they cost the same wherever they go.
+  // Every peer's standard output goes down a pipe into a file, as the VM's Docker keeps container
+  // logs (json-file): the issuer's per-request log lines cost there what they cost in production.
   const child = spawn(cmd, args, {
     env: { ...env, ...extra, PORT: String(target.port) },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "pipe", "inherit"],
   });
+  child.stdout!.pipe(createWriteStream(path.join(dir, `${target.port}.log`)));
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 30_000;
     const poll = async () => {
@@ -152,14 +156,32 @@ function start(target: Target, dir: string): Promise<ChildProcess> {
 
 interface Load {
   rps: number;
+  /** CPU time the server (all its processes and threads) spent per answer, in microseconds. */
+  cpuUs: number;
   p50: number;
   p99: number;
   non2xx: number;
   errors: number;
 }
 
-async function load(port: number, seconds: number): Promise<Load> {
+/** Clock ticks per second of /proc's CPU times. */
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+
+/**
+ * CPU time (user + system, every thread) of a process and of its children (cluster or gunicorn
+ * workers), in ms, from /proc. Unlike tokens/s it hardly moves when other work shares the cores.
+ */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
+  return children.reduce((sum, child) => sum + cpuMs(Number(child)), own);
+}
+
+async function load(port: number, seconds: number, pid?: number): Promise<Load> {
   let next = 0;
+  const cpuBefore = pid === undefined ? 0 : cpuMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/token`,
     connections: CONNECTIONS,
@@ -175,6 +197,7 @@ async function load(port: number, seconds: number): Promise<Load> {
   });
   return {
     rps: result.requests.average,
+    cpuUs: pid === undefined ? NaN : ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
@@ -263,12 +286,15 @@ async function main(): Promise<void> {
     const runs = new Map<Target, Load[]>(TARGETS.map((t) => [t, []]));
     for (const target of TARGETS) await load(target.port, WARMUP_SECONDS);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of TARGETS) runs.get(target)!.push(await load(target.port, SECONDS));
+      for (const [i, target] of TARGETS.entries()) {
+        runs.get(target)!.push(await load(target.port, SECONDS, children[i]!.pid));
+      }
     }
     const result = new Map<Target, Load>();
     for (const [target, loads] of runs) {
       result.set(target, {
         rps: median(loads.map((l) => l.rps)),
+        cpuUs: median(loads.map((l) => l.cpuUs)),
         p50: median(loads.map((l) => l.p50)),
         p99: median(loads.map((l) => l.p99)),
         non2xx: loads.reduce((n, l) => n + l.non2xx, 0),
@@ -276,11 +302,11 @@ async function main(): Promise<void> {
       });
     }
     console.log(
-      `${"".padEnd(30)} ${"tokens/s".padStart(9)} ${"p50".padStart(7)} ${"p99".padStart(7)}  non-2xx  errors`,
+      `${"".padEnd(30)} ${"tokens/s".padStart(9)} ${"p50".padStart(7)} ${"p99".padStart(7)}  non-2xx  errors  CPU us/token`,
     );
     for (const [target, r] of result) {
       console.log(
-        `${target.name.padEnd(30)} ${r.rps.toFixed(0).padStart(9)} ${`${r.p50.toFixed(1)} ms`.padStart(7)} ${`${r.p99.toFixed(1)} ms`.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}`,
+        `${target.name.padEnd(30)} ${r.rps.toFixed(0).padStart(9)} ${`${r.p50.toFixed(1)} ms`.padStart(7)} ${`${r.p99.toFixed(1)} ms`.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(12)}`,
       );
     }
     const [ceiling, jose, issuer, workers, gunicorn] = TARGETS.map((t) => result.get(t)!);
@@ -292,6 +318,9 @@ async function main(): Promise<void> {
     };
     console.log("\nRatios of tokens/s (targets are printed, not asserted)");
     console.log(`  issuer / jose signing only      ${ratio(issuer!, jose!, 0.8)}`);
+    console.log(
+      `  CPU per token, issuer - jose    ${(issuer!.cpuUs - jose!.cpuUs).toFixed(0)} us (${issuer!.cpuUs.toFixed(0)} - ${jose!.cpuUs.toFixed(0)}: what the issuer adds to signing)`,
+    );
     console.log(`  issuer / gunicorn               ${ratio(issuer!, gunicorn!, 2)}`);
     console.log(`  issuer, ${SERVER_CORES} workers / gunicorn    ${ratio(workers!, gunicorn!, 2)}`);
     console.log(`  issuer / node:http ceiling      ${ratio(issuer!, ceiling!)}`);
