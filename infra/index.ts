@@ -128,8 +128,8 @@ export const recordingEndpoint = settings.recording.enabled ? settings.recording
 export const recorders =
   recorderVms.length === 0
     ? undefined
-    : recorderVms.map((r, i) => ({
-        index: settings.recording.recorders[i]!.index,
+    : recorderVms.map((r) => ({
+        index: r.index,
         serverId: r.vm.serverId,
         ipv4: r.vm.addresses.ipv4Address,
         privateIp: r.privateIp,

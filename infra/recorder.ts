@@ -24,11 +24,14 @@ export interface RecorderArgs {
  */
 export class Recorder extends pulumi.ComponentResource {
   readonly vm: Satellite;
+  /** The recorder's stable number: its name, its private address and what verify calls it. */
+  readonly index: number;
   readonly privateIp: string;
 
   constructor(name: string, args: RecorderArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi-stack:recording:Recorder", name, {}, opts);
     const { settings, index } = args;
+    this.index = index;
     this.privateIp = privateAddress("recorder", index);
     const secrets = pulumi.all([args.passwords, args.keys]);
     this.vm = new Satellite(

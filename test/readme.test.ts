@@ -85,11 +85,14 @@ describe("README and docs/", () => {
     }
   });
 
-  it("lists every stack output the program exports", async () => {
-    const { exampleConfig, runProgram } = await import("./helpers/program.js");
-    const run = await runProgram(exampleConfig());
+  it("lists every stack output the program exports, with every feature on", async () => {
+    const { exampleConfig, runProgram, RECORDING_EXAMPLE, RECORDING_SECRET_KEYS } =
+      await import("./helpers/program.js");
     const section = /^ *Outputs: [\s\S]*?\n\n/m.exec(readme)?.[0] ?? "";
-    expect(Object.keys(run.outputs).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+    for (const config of [{}, { bridges: "1", ...RECORDING_EXAMPLE }]) {
+      const run = await runProgram(exampleConfig(config, RECORDING_SECRET_KEYS));
+      expect(Object.keys(run.outputs).filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+    }
   });
 
   it.each(DOC_PAGES)("every `npm run` command %s shows exists", (page) => {
