@@ -13,7 +13,7 @@ import { type CommandRunner, spawnRunner } from "./lib/shared/runner";
 import { sshLocalCall } from "./lib/bridges/bridgeApi";
 import { readStackOutputs, type StackOutputs } from "./lib/shared/stack-outputs";
 import type { BridgeCheckOptions } from "./lib/verify/bridges";
-import { recorderTarget } from "./lib/shared/ssh";
+import { recorderTarget, stackVmTarget } from "./lib/shared/ssh";
 import { formatTable } from "./lib/verify/checks";
 import { recorderChecks, type RecorderTarget } from "./lib/verify/recorders";
 import { runVerify, type VerifyOptions } from "./lib/verify/run";
@@ -181,13 +181,7 @@ async function deployment(flags: Flags, run: CommandRunner) {
 function bridgeTargets(outputs: StackOutputs): BridgeCheckOptions | undefined {
   if (!outputs.bridgeHosts || outputs.bridgeHosts.length === 0) return undefined;
   const over = (host: string, hostPublicKey: string | undefined) =>
-    sshLocalCall({
-      host,
-      port: 22,
-      user: outputs.sshUser,
-      jitsiDir: outputs.jitsiDir,
-      hostPublicKey,
-    });
+    sshLocalCall(stackVmTarget(outputs, host, hostPublicKey));
   return {
     jicofo: over(outputs.sshHost, outputs.sshHostPublicKey),
     bridges: outputs.bridgeHosts.map((b) => ({

@@ -119,15 +119,7 @@ export function targetFromOutputs(stack: string, outputs: StackOutputs, flags: T
       `SSH to stack '${stack}' is closed: add your IP to jitsi:adminCidrs (pulumi config set --path 'jitsi:adminCidrs[0]' <your-ip>/32 --stack ${stack}), run pulumi up, and try again.`,
     );
   }
-  return {
-    host: outputs.sshHost,
-    port: 22,
-    user: outputs.sshUser,
-    jitsiDir: outputs.jitsiDir,
-    identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
-    knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
-    hostPublicKey: flags["known-hosts"] === undefined ? outputs.sshHostPublicKey : undefined,
-  };
+  return stackVmTarget(outputs, outputs.sshHost, outputs.sshHostPublicKey, flags);
 }
 
 /** A recorder from the stack outputs: same user and layout as the meeting VM, its own pinned host key. */
@@ -136,14 +128,27 @@ export function recorderTarget(
   recorder: NonNullable<StackOutputs["recorders"]>[number],
   flags: Pick<TargetFlagValues, "identity" | "known-hosts"> = {},
 ): SshTarget {
+  return stackVmTarget(outputs, recorder.ipv4, recorder.sshHostPublicKey, flags);
+}
+
+/**
+ * Any VM of the stack (the meeting VM, a bridge, a recorder): the same user and layout on each, its host
+ * key pinned from the outputs unless --known-hosts names a file.
+ */
+export function stackVmTarget(
+  outputs: StackOutputs,
+  host: string,
+  hostPublicKey: string | undefined,
+  flags: Pick<TargetFlagValues, "identity" | "known-hosts"> = {},
+): SshTarget {
   return {
-    host: recorder.ipv4,
+    host,
     port: 22,
     user: outputs.sshUser,
     jitsiDir: outputs.jitsiDir,
     identity: flags.identity === undefined ? undefined : path.resolve(flags.identity),
     knownHosts: flags["known-hosts"] === undefined ? undefined : path.resolve(flags["known-hosts"]),
-    hostPublicKey: flags["known-hosts"] === undefined ? recorder.sshHostPublicKey : undefined,
+    hostPublicKey: flags["known-hosts"] === undefined ? hostPublicKey : undefined,
   };
 }
 
