@@ -7,7 +7,9 @@ import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { request } from "./client";
 import { verifyWithPyJwt } from "./pyjwt";
-import { ROOT } from "./targets";
+import { runCommand } from "../helpers/command";
+import { waitFor } from "./behaviour";
+import { ROOT, startNodeIssuer } from "./targets";
 
 /**
  * The peers `npm run bench:issuer` measures the issuer against must do the same work: the same
@@ -118,5 +120,44 @@ describe("benchmark peers", () => {
       /Listening at: http:\/\/127\.0\.0\.1:(\d+)/,
     );
     expect(await mint(port)).toEqual(expected);
+  });
+
+  it("wrk with the bench's script (bench/wrk-post.lua) signs in with each key in turn and gets tokens", async () => {
+    const keys = [key, randomBytes(32).toString("hex"), randomBytes(32).toString("hex")];
+    const issuer = await startNodeIssuer({
+      JWT_APP_ID: env.JWT_APP_ID,
+      JWT_APP_SECRET: secret,
+      JITSI_DOMAIN: env.JITSI_DOMAIN,
+      ISSUER_API_KEYS: keys.join(","),
+      ISSUER_RATE_LIMIT_PER_MINUTE: "10000",
+    });
+    try {
+      const body = JSON.stringify({ room: "bench-room", user: { name: "Bench" }, ttlSeconds: 600 });
+      const run = await runCommand(
+        "wrk",
+        ["-t1", "-c2", "-d1s", "-s", path.join(ROOT, "bench", "wrk-post.lua"), `${issuer.baseUrl}/v1/token`],
+        { env: { PATH: process.env.PATH, BENCH_KEYS: keys.join(","), BENCH_BODY: body } },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+      expect(summary).toMatchObject({ non2xx: 0, errors: 0 });
+      expect(summary.requests).toBeGreaterThan(30);
+      // The issuer logs a caller fingerprint per token: one per key, each about a third of the tokens.
+      const issued = () =>
+        issuer
+          .logs()
+          .split("\n")
+          .filter((line) => line.includes('"event":"token_issued"'));
+      await waitFor(() => issued().length >= summary.requests!);
+      const callers = new Map<string, number>();
+      for (const line of issued()) {
+        const { caller } = JSON.parse(line) as { caller: string };
+        callers.set(caller, (callers.get(caller) ?? 0) + 1);
+      }
+      expect(callers.size).toBe(3);
+      for (const count of callers.values()) expect(count).toBeGreaterThan(summary.requests! / 4);
+    } finally {
+      await issuer.stop();
+    }
   });
 });
