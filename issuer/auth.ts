@@ -121,7 +121,13 @@ function oidcRefusal(err: unknown): HttpError {
   throw err;
 }
 
-export type Authenticate = (authorization: string | null) => Promise<Caller>;
+/**
+ * Checks an Authorization header. An API key is answered at once, without a promise: it is the
+ * common case, and each promise hop costs the Node server time per request. Only an ID token,
+ * whose check may fetch the provider's keys, gives a promise. Refusals of the former are thrown,
+ * of the latter rejected.
+ */
+export type Authenticate = (authorization: string | null) => Caller | Promise<Caller>;
 
 /** Builds the caller check once: key digests are computed and the JWKS set is created up front. */
 export async function createAuthenticator(
@@ -170,7 +176,7 @@ export async function createAuthenticator(
     };
   }
 
-  return async (authorization) => {
+  return (authorization) => {
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization ?? "");
     if (!match) {
       throw unauthorized(

@@ -1,5 +1,8 @@
-/** Answers whether one more request from a caller fits its limit. */
-export type RateLimiter = (key: string) => Promise<boolean>;
+/**
+ * Answers whether one more request from a caller fits its limit: the in-memory limiter at once, the
+ * Worker's binding with a promise (it asks Cloudflare).
+ */
+export type RateLimiter = (key: string) => boolean | Promise<boolean>;
 
 /** The Worker's rate-limit binding (Cloudflare's `ratelimit` binding type). */
 export interface RateLimitBinding {
@@ -83,7 +86,7 @@ const monotonicMs = () => performance.now();
  */
 export function memoryLimiter(perMinute: number, options: WindowOptions = {}): RateLimiter {
   const counts = new WindowCounts(options.maxKeys ?? 10_000, options.now ?? monotonicMs);
-  return async (key) => (counts.hit(key) ?? Infinity) <= perMinute;
+  return (key) => (counts.hit(key) ?? Infinity) <= perMinute;
 }
 
 /** Counts failed sign-ins per client address; successful ones are never recorded. */

@@ -24,14 +24,32 @@ export function isProxyPeer(peer: string | undefined): boolean {
   return address !== undefined && PROXY_PEERS.check(address.text, address.kind);
 }
 
+/** A TCP peer as the failed sign-in limit sees it: worked out once per connection, not per request. */
+export interface Peer {
+  /** The peer's rate-limit key (issuer/address.ts), or "unknown". */
+  key: string;
+  /** Whether its X-Real-IP header can be believed (isProxyPeer). */
+  proxy: boolean;
+}
+
+export const peerOf = (address: string | undefined): Peer => ({
+  key: addressKey(address) ?? "unknown",
+  proxy: isProxyPeer(address),
+});
+
 /**
  * Who the client is, for the failed sign-in limit. Behind the VM's nginx the TCP peer is nginx, so
  * its X-Real-IP names the client; from any other peer the header is ignored, as anyone can send it.
+ * The header is read on every request: nginx may send the requests of many clients down one connection.
  */
-export function clientAddress(peer: string | undefined, realIp: string | null): string {
-  const forwarded = realIp !== null && isProxyPeer(peer) ? addressKey(realIp) : undefined;
-  return forwarded ?? addressKey(peer) ?? "unknown";
+export function clientOf(peer: Peer, realIp: string | null): string {
+  const forwarded = realIp !== null && peer.proxy ? addressKey(realIp) : undefined;
+  return forwarded ?? peer.key;
 }
+
+/** clientOf for a peer address given as text. */
+export const clientAddress = (peer: string | undefined, realIp: string | null): string =>
+  clientOf(peerOf(peer), realIp);
 
 /**
  * Collects at most one byte over the cap, so the core can refuse an oversized body without buffering
@@ -183,17 +201,33 @@ function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean)
 export function createNodeServer(issuer: Issuer, options: NodeServerOptions): http.Server {
   const limits = { ...NODE_SERVER_LIMITS, ...options.limits };
   const { onError } = options;
-  /** The last response of each connection, so a parser error never writes into one half sent. */
-  const latest = new WeakMap<Socket, http.ServerResponse>();
-  /** Connections whose last answer said they close: nothing more is written to them. */
-  const closing = new WeakSet<Socket>();
+  /**
+   * What the server keeps per connection, in one record found once per request: its peer (the
+   * address is parsed once, not per request), its last response, so that a parser error never writes
+   * into one half sent, and whether its last answer said it closes: then nothing more is written.
+   */
+  interface Connection {
+    peer: Peer;
+    latest?: http.ServerResponse;
+    closing: boolean;
+  }
+  const connections = new WeakMap<Socket, Connection>();
+  const connectionOf = (socket: Socket): Connection => {
+    let connection = connections.get(socket);
+    if (connection === undefined) {
+      connection = { peer: peerOf(socket.remoteAddress), closing: false };
+      connections.set(socket, connection);
+    }
+    return connection;
+  };
   const answer = (res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean) => {
-    if (!keepAlive) closing.add(res.socket!);
+    if (!keepAlive) connectionOf(res.socket!).closing = true;
     send(res, out, keepAlive);
   };
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
-    latest.set(req.socket, res);
+    const connection = connectionOf(req.socket);
+    connection.latest = res;
     // A client that sent `Expect: 100-continue` gets it only once its credentials are accepted.
     let awaitingContinue = expectsContinue;
     // Every value of every header: Node's own `headers` keeps only the first Authorization and
@@ -213,7 +247,7 @@ export function createNodeServer(issuer: Issuer, options: NodeServerOptions): ht
             method: req.method ?? "GET",
             url: req.url ?? "/",
             header,
-            client: clientAddress(req.socket.remoteAddress, header("x-real-ip")),
+            client: clientOf(connection.peer, header("x-real-ip")),
             body: () => {
               if (awaitingContinue) {
                 res.writeContinue();
@@ -251,9 +285,10 @@ export function createNodeServer(issuer: Issuer, options: NodeServerOptions): ht
     onError(err);
     // As Node's own handler: never write into an answer under way, nor to a gone client; and never
     // a second answer after one that said the connection closes.
-    const current = latest.get(socket);
+    const connection = connections.get(socket);
+    const current = connection?.latest;
     const underWay = current?.headersSent && !current.writableFinished;
-    if (err.code === "ECONNRESET" || !socket.writable || underWay || closing.has(socket)) {
+    if (err.code === "ECONNRESET" || !socket.writable || underWay || connection?.closing) {
       return void socket.destroy();
     }
     const refused =

@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../issuer/auth";
+import { createIssuer } from "../../issuer/handler";
 import { DEFAULT_OIDC_ALGORITHMS, type OidcConfig } from "../../issuer/config";
 import { startProvider, type TestProvider } from "./oidc";
 
@@ -49,7 +50,7 @@ describe("OIDC key set outages", () => {
     "answers 503 oidc_unavailable, not 401, when the JWKS endpoint answers %s",
     async (path) => {
       const authenticate = await createAuthenticator({ apiKeys: [], oidc: oidcAt(`${brokenBase}${path}`) });
-      const refusal = await authenticate(`Bearer ${await idp.idToken()}`).catch((e: unknown) => e);
+      const refusal = await Promise.resolve(authenticate(`Bearer ${await idp.idToken()}`)).catch((e: unknown) => e);
       expect(refusal).toMatchObject({ status: 503, code: "oidc_unavailable" });
     },
   );
@@ -57,7 +58,63 @@ describe("OIDC key set outages", () => {
   it("still answers 401 for a token whose key the working provider never published", async () => {
     const authenticate = await createAuthenticator({ apiKeys: [], oidc: oidcAt(idp.jwksUrl) });
     await expect(authenticate(`Bearer ${await idp.idToken()}`)).resolves.toMatchObject({ kind: "oidc" });
-    const refusal = await authenticate(`Bearer ${await idp.foreignToken()}`).catch((e: unknown) => e);
+    const refusal = await Promise.resolve(authenticate(`Bearer ${await idp.foreignToken()}`)).catch(
+      (e: unknown) => e,
+    );
     expect(refusal).toMatchObject({ status: 401, code: "invalid_token" });
+  });
+});
+
+describe("answers without a promise where it can", () => {
+  const KEY = "k".repeat(40);
+
+  it("answers an API key at once, and refuses a wrong one by throwing at once: no promise hop on the Node server", async () => {
+    const authenticate = await createAuthenticator({ apiKeys: [KEY], oidc: oidcAt(idp.jwksUrl) });
+    const caller = authenticate(`Bearer ${KEY}`);
+    expect(caller).not.toBeInstanceOf(Promise);
+    expect(caller).toMatchObject({ kind: "key", rooms: ["*"] });
+    expect(() => authenticate(`Bearer ${"x".repeat(40)}`)).toThrow(
+      expect.objectContaining({ status: 401, code: "invalid_credentials" }),
+    );
+    expect(() => authenticate(null)).toThrow(expect.objectContaining({ code: "missing_credentials" }));
+    // An ID token still needs the provider's keys: a promise.
+    const oidc = authenticate(`Bearer ${await idp.idToken()}`);
+    expect(oidc).toBeInstanceOf(Promise);
+    await expect(oidc).resolves.toMatchObject({ kind: "oidc" });
+  });
+
+  it("counts refused ID tokens against the client's address, as it counts refused keys", async () => {
+    const failures: string[] = [];
+    const issuer = await createIssuer(
+      {
+        appId: "jitsi-stack",
+        secret: "s".repeat(32),
+        domain: "meet.example.com",
+        apiKeys: [KEY],
+        maxTtlSeconds: 3600,
+        rateLimitPerMinute: 100,
+        allowAllRooms: false,
+        corsOrigins: [],
+        oidc: oidcAt(idp.jwksUrl),
+      },
+      {
+        rateLimiter: () => true,
+        authFailures: { blocked: () => false, recordFailure: (a) => failures.push(a) },
+        log: () => undefined,
+      },
+    );
+    const ask = (authorization: string, client: string) =>
+      issuer.handle({
+        method: "POST",
+        url: "/v1/token",
+        header: (name) =>
+          ({ authorization, "content-type": "application/json" })[name as "authorization"] ?? null,
+        client,
+        body: async () => new TextEncoder().encode('{"room":"a"}'),
+      });
+    expect((await ask(`Bearer ${await idp.foreignToken()}`, "192.0.2.1")).status).toBe(401);
+    expect((await ask(`Bearer ${"x".repeat(40)}`, "192.0.2.2")).status).toBe(401);
+    expect((await ask(`Bearer ${await idp.idToken()}`, "192.0.2.3")).status).toBe(200);
+    expect(failures).toEqual(["192.0.2.1", "192.0.2.2"]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AUTH_FAILURES_PER_MINUTE, failureLimiter, memoryLimiter } from "../../issuer/rateLimit";
+import { AUTH_FAILURES_PER_MINUTE, failureLimiter, memoryLimiter, type RateLimiter } from "../../issuer/rateLimit";
 
 /** A clock the test moves by hand, in milliseconds. */
 function manualClock(start = 1_000) {
@@ -7,7 +7,7 @@ function manualClock(start = 1_000) {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 }
 
-const statuses = async (limit: (key: string) => Promise<boolean>, keys: string[]) => {
+const statuses = async (limit: RateLimiter, keys: string[]) => {
   const out: number[] = [];
   for (const k of keys) out.push((await limit(k)) ? 200 : 429);
   return out;
@@ -43,6 +43,12 @@ describe("Node rate limiter", () => {
     expect(admitted).toBe(100);
     clock.advance(60_000);
     expect(await statuses(limit, ["late-1", "late-2", "caller-0"])).toEqual([200, 200, 200]);
+  });
+
+  it("answers at once, without a promise: the Node server awaits only what is asynchronous", () => {
+    const limit = memoryLimiter(1);
+    expect(limit("k")).toBe(true);
+    expect(limit("k")).toBe(false);
   });
 
   it("counts windows on the monotonic clock, so a wall-clock jump cannot end a caller's window early", async () => {

@@ -527,4 +527,30 @@ describe("client address for the failed sign-in limit", () => {
   it.each(cases)("%s", (_label, peer, realIp, expected) => {
     expect(clientAddress(peer, realIp)).toBe(expected);
   });
+
+  it("parses the peer once per connection but reads X-Real-IP on every request: nginx sends many clients down one", async () => {
+    const clients: string[] = [];
+    const server = createNodeServer(
+      {
+        handle: async (request) => {
+          clients.push(request.client);
+          return { status: 200, headers: {}, body: "{}" };
+        },
+      },
+      { onError: () => undefined },
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const connection = await RawConnection.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const ask = (...realIp: string[]) =>
+        httpRequest(["GET /healthz HTTP/1.1", "Host: x", ...realIp.map((ip) => `X-Real-IP: ${ip}`)]);
+      connection.write(ask("198.51.100.7") + ask("2001:db8:1:2::9") + ask() + ask("not an address"));
+      expect(await connection.until(() => connection.responses().length === 4)).toBe(true);
+      connection.close();
+      expect(clients).toEqual(["198.51.100.7", "2001:db8:1:2::/64", "127.0.0.1", "127.0.0.1"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
