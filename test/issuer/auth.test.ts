@@ -50,7 +50,9 @@ describe("OIDC key set outages", () => {
     "answers 503 oidc_unavailable, not 401, when the JWKS endpoint answers %s",
     async (path) => {
       const authenticate = await createAuthenticator({ apiKeys: [], oidc: oidcAt(`${brokenBase}${path}`) });
-      const refusal = await Promise.resolve(authenticate(`Bearer ${await idp.idToken()}`)).catch((e: unknown) => e);
+      const refusal = await Promise.resolve(authenticate(`Bearer ${await idp.idToken()}`)).catch(
+        (e: unknown) => e,
+      );
       expect(refusal).toMatchObject({ status: 503, code: "oidc_unavailable" });
     },
   );

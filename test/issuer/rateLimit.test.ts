@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { AUTH_FAILURES_PER_MINUTE, failureLimiter, memoryLimiter, type RateLimiter } from "../../issuer/rateLimit";
+import {
+  AUTH_FAILURES_PER_MINUTE,
+  failureLimiter,
+  memoryLimiter,
+  type RateLimiter,
+} from "../../issuer/rateLimit";
 
 /** A clock the test moves by hand, in milliseconds. */
 function manualClock(start = 1_000) {

@@ -541,7 +541,9 @@ describe("client address for the failed sign-in limit", () => {
     );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
-      const connection = await RawConnection.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const connection = await RawConnection.open(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      );
       const ask = (...realIp: string[]) =>
         httpRequest(["GET /healthz HTTP/1.1", "Host: x", ...realIp.map((ip) => `X-Real-IP: ${ip}`)]);
       connection.write(ask("198.51.100.7") + ask("2001:db8:1:2::9") + ask() + ask("not an address"));
