@@ -241,6 +241,21 @@ describe("npm run render", { timeout: 60_000 }, () => {
     expect(result.stderr).toMatch(/^render: /);
   });
 
+  it("refuses a bad flag as a real process too: exit 2 and one line on stderr", async () => {
+    const result = await runCommand(process.execPath, [
+      "--require",
+      "esbuild-register",
+      "scripts/render.ts",
+      "--stak",
+      "dev",
+    ]);
+    expect(result).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: "render: Unknown option '--stak'. Run with --help for usage.\n",
+    });
+  });
+
   it("explains itself with --help", async () => {
     const result = await render("--help");
     expect(result.status).toBe(0);
