@@ -21,7 +21,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
  * per run, as it would in a spawned process. The first test runs the real `npm run render` end to end.
  */
 async function render(...args: string[]): Promise<Finished> {
-  const { io, out: stdout, err: stderr } = captureIo();
+  const { io, printed } = captureIo();
   const status = await runMain(
     () =>
       renderMain(args, io, (stack, file, config, dir, renderIo) =>
@@ -29,8 +29,7 @@ async function render(...args: string[]): Promise<Finished> {
       ),
     io,
   );
-  const text = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
-  return { status, stdout: text(stdout), stderr: text(stderr) };
+  return { status, ...printed() };
 }
 
 /**

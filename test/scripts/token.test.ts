@@ -27,10 +27,9 @@ function spawnToken(args: string[], env: Record<string, string> = ENV) {
  * start-up for each case. The first test and one refusal still run the real `npm run token`.
  */
 async function token(args: string[], env: Record<string, string> = ENV) {
-  const { io, out, err } = captureIo();
+  const { io, printed } = captureIo();
   const status = await tokenMain(args, env, io);
-  const text = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
-  return { status, stdout: text(out), stderr: text(err) };
+  return { status, ...printed() };
 }
 
 describe("npm run token", () => {
