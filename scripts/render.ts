@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { NAMESPACE, offlinePlaceholder } from "../config/schema";
-import { EXIT, exitWith, OperationError, parseFlags, UsageError } from "./lib/shared/cli";
+import { EXIT, exitWith, type Io, OperationError, parseFlags, processIo, UsageError } from "./lib/shared/cli";
 import { readStackConfig, StackFileError } from "./lib/shared/stackConfig";
 
-const USAGE = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
+export const RENDER_HELP = `Usage: npm run render -- [--stack NAME] [--out DIR] [--stack-file FILE]
 
 Renders the whole deployment offline, from Pulumi.<stack>.yaml, by running the real Pulumi program
 under Pulumi's mock engine. Needs no credentials, no Pulumi CLI and no network.
@@ -38,10 +38,30 @@ function stackNameOf(file: string): string {
   return named ?? base.replace(/\.ya?ml$/, "");
 }
 
-async function main(argv: string[]): Promise<number> {
+/** What renders a stack once its flags and settings are good: renderStack, or a test's in-process stand-in. */
+export type StackRenderer = (
+  ...args: Parameters<typeof import("./lib/render/renderStack").renderStack>
+) => Promise<void>;
+
+/**
+ * renderStack, loaded only when called: the Pulumi SDK takes a second to load, and a usage error need
+ * not wait for it.
+ */
+const renderLazily: StackRenderer = (...args) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load (the npm script runs this file as CommonJS)
+  const { renderStack } = require("./lib/render/renderStack") as typeof import("./lib/render/renderStack");
+  return renderStack(...args);
+};
+
+/** `npm run render`. Tests call it in-process with captured `io` and a renderer that imports the program their way. */
+export async function renderMain(
+  argv: string[],
+  io: Io = processIo,
+  render: StackRenderer = renderLazily,
+): Promise<number> {
   const flags = parseFlags("render", FLAGS, argv);
   if (flags.help) {
-    console.log(USAGE);
+    io.out(RENDER_HELP);
     return EXIT.ok;
   }
   const givenFile = flags["stack-file"];
@@ -74,11 +94,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  // Loaded only now: the Pulumi SDK takes a second to load, and a usage error need not wait for it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load (the npm script runs this file as CommonJS)
-  const { renderStack } = require("./lib/render/renderStack") as typeof import("./lib/render/renderStack");
-  await renderStack(stack, stackFile, stackConfig, out);
+  await render(stack, stackFile, stackConfig, out, io);
   return EXIT.ok;
 }
 
-exitWith(() => main(process.argv.slice(2)));
+if (require.main === module) exitWith(() => renderMain(process.argv.slice(2)));

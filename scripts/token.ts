@@ -3,13 +3,14 @@ import { buildRoomClaims, importHmacKey, signRoomToken } from "../issuer/claims"
 import { HttpError } from "../issuer/errors";
 import { parseRoom } from "../issuer/request";
 import { userFieldProblem } from "../issuer/userFields";
+import { type Io, processIo } from "./lib/shared/cli";
 
-const USAGE =
+export const TOKEN_HELP =
   "usage: npm run token -- --room <room> --name <display name> [--moderator] [--ttl <seconds>]\n" +
   "Reads JWT_APP_ID and JWT_APP_SECRET from the environment and prints only the token.";
 
-/** `npm run token`: mints one room token for operators, signed with the stack's JWT secret. */
-async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
+/** Mints one room token for operators, signed with the stack's JWT secret (or returns the usage for --help). */
+async function mintToken(argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -22,7 +23,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
       help: { type: "boolean", default: false },
     },
   });
-  if (values.help) return USAGE;
+  if (values.help) return TOKEN_HELP;
   const problems: string[] = [];
   let room = "";
   try {
@@ -64,11 +65,23 @@ class UsageError extends Error {
   }
 }
 
-main(process.argv.slice(2), process.env).then(
-  (out) => console.log(out),
-  (err: unknown) => {
+/**
+ * `npm run token`: prints only the token on `io.out` and returns 0, or every problem and the usage on
+ * `io.err` and returns 2. Tests call it in-process with captured `io`.
+ */
+export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, io: Io = processIo): Promise<number> {
+  try {
+    io.out(await mintToken(argv, env));
+    return 0;
+  } catch (err) {
     const lines = err instanceof UsageError ? err.problems : [(err as Error).message];
-    console.error(`token: ${lines.join("\ntoken: ")}\n${USAGE}`);
-    process.exit(2);
-  },
-);
+    io.err(`token: ${lines.join("\ntoken: ")}\n${TOKEN_HELP}`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  void tokenMain(process.argv.slice(2), process.env).then((code) => {
+    if (code !== 0) process.exit(code);
+  });
+}

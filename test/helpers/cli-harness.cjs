@@ -58,6 +58,9 @@ pulumi.runtime.setAllConfig(
   [],
 );
 const exported = require(path.join(root, project.main));
-setTimeout(() => {
-  process.stdout.write(JSON.stringify({ outputs: Object.keys(exported).sort(), types }) + "\n");
-}, 500);
+// Every registration done, as the CLI waits for them before it disconnects (no fixed delay to wait out).
+require("@pulumi/pulumi/runtime/settings.js")
+  .waitForRPCs()
+  .then(() => {
+    process.stdout.write(JSON.stringify({ outputs: Object.keys(exported).sort(), types }) + "\n");
+  });

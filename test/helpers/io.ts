@@ -5,5 +5,10 @@ export function captureIo() {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { out: (line) => void out.push(line), err: (line) => void err.push(line) };
-  return { io, out, err, text: () => [...out, ...err].join("\n") };
+  /** The two streams as the script run as a process prints them (processIo ends each line). */
+  const printed = () => ({
+    stdout: out.map((line) => `${line}\n`).join(""),
+    stderr: err.map((line) => `${line}\n`).join(""),
+  });
+  return { io, out, err, text: () => [...out, ...err].join("\n"), printed };
 }

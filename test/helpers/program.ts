@@ -16,17 +16,19 @@ export function exampleConfig(
   return { config, secretKeys: secretKeys.map((k) => `jitsi:${k}`), placeholders: [] };
 }
 
+/**
+ * Imports the real infra/index.ts as a fresh module (the program declares its resources when it is
+ * evaluated), through vitest's loader: the Pulumi SDK in node_modules stays loaded, so it is the same
+ * instance as the mocks'.
+ */
+export async function importFreshProgram(): Promise<Record<string, unknown>> {
+  vi.resetModules();
+  return (await import("../../infra/index.js")) as Record<string, unknown>;
+}
+
 /** Runs the real infra/index.ts under Pulumi's mock engine, as a fresh module each time. */
 export async function runProgram(stackConfig: StackConfig, stack = "dev"): Promise<OfflineRun> {
-  return runOffline({
-    project: "jitsi-stack",
-    stack,
-    stackConfig,
-    load: async () => {
-      vi.resetModules();
-      return (await import("../../infra/index.js")) as Record<string, unknown>;
-    },
-  });
+  return runOffline({ project: "jitsi-stack", stack, stackConfig, load: importFreshProgram });
 }
 
 export const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);

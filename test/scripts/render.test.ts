@@ -3,18 +3,34 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { renderStack } from "../../scripts/lib/render/renderStack";
+import { runMain } from "../../scripts/lib/shared/cli";
 import { SECRET_PLACEHOLDER } from "../../scripts/lib/shared/stackConfig";
-import { commandPool } from "../helpers/command";
+import { renderMain } from "../../scripts/render";
+import { type Finished, runCommand } from "../helpers/command";
+import { captureIo } from "../helpers/io";
+import { importFreshProgram } from "../helpers/program";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Two renders at a time: each is CPU-bound (it runs the whole program), and two cores are the target. */
-const run = commandPool(2);
-
-/** Runs the command the npm script runs (the first test goes through `npm run render` itself). */
-const render = (...args: string[]) =>
-  run(process.execPath, ["--require", "esbuild-register", "scripts/render.ts", ...args]);
+/**
+ * `npm run render <args>` in this process: the same main, flags, stack-file reading and renderStack
+ * (the real program under the mock engine), with what it prints captured. The program is imported
+ * afresh through vitest's loader for each render, so the Pulumi SDK loads once per file instead of once
+ * per run, as it would in a spawned process. The first test runs the real `npm run render` end to end.
+ */
+async function render(...args: string[]): Promise<Finished> {
+  const { io, printed } = captureIo();
+  const status = await runMain(
+    () =>
+      renderMain(args, io, (stack, file, config, dir, renderIo) =>
+        renderStack(stack, file, config, dir, renderIo, importFreshProgram),
+      ),
+    io,
+  );
+  return { status, ...printed() };
+}
 
 /**
  * A throwaway stack file, derived from the example stack, in the test's own folder: never in the
@@ -31,12 +47,11 @@ function stackFile(name: string, overrides: Record<string, unknown>): string[] {
   return ["--stack", name, "--stack-file", file];
 }
 
-// Concurrent: each test runs its own processes on its own files. A test's time includes its wait for
-// a free place in `run`, hence the longer timeout.
-describe.concurrent("npm run render", { timeout: 90_000 }, () => {
+// In order, not concurrent: the in-process renders share the Pulumi SDK's mock engine and settings.
+describe("npm run render", { timeout: 60_000 }, () => {
   it("renders the example stack offline: a table, plan.json, cloud-init.yaml and jitsi.env", async () => {
     const dir = path.join(out, "dev");
-    const result = await run("npm", ["run", "--silent", "render", "--", "--out", dir]);
+    const result = await runCommand("npm", ["run", "--silent", "render", "--", "--out", dir]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Stack 'dev': \d+ resources \(offline render; nothing was deployed\)/);
@@ -84,7 +99,11 @@ describe.concurrent("npm run render", { timeout: 90_000 }, () => {
       "JIBRI_RECORDER_PASSWORD=[secret]",
       "JIBRI_XMPP_PASSWORD=[secret]",
     ]);
-    const schema = await run("cloud-init", ["schema", "--config-file", path.join(dir, "cloud-init.yaml")]);
+    const schema = await runCommand("cloud-init", [
+      "schema",
+      "--config-file",
+      path.join(dir, "cloud-init.yaml"),
+    ]);
     expect(schema.status, schema.stdout + schema.stderr).toBe(0);
   });
 
@@ -219,6 +238,21 @@ describe.concurrent("npm run render", { timeout: 90_000 }, () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/^render: /);
+  });
+
+  it("refuses a bad flag as a real process too: exit 2 and one line on stderr", async () => {
+    const result = await runCommand(process.execPath, [
+      "--require",
+      "esbuild-register",
+      "scripts/render.ts",
+      "--stak",
+      "dev",
+    ]);
+    expect(result).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: "render: Unknown option '--stak'. Run with --help for usage.\n",
+    });
   });
 
   it("explains itself with --help", async () => {

@@ -2,14 +2,17 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { TOKEN_HELP, tokenMain } from "../../scripts/token";
+import { captureIo } from "../helpers/io";
 import { verifyWithPyJwt } from "../issuer/pyjwt";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const APP_ID = "ops-app";
 const SECRET = randomBytes(32).toString("hex");
+const ENV = { JWT_APP_ID: APP_ID, JWT_APP_SECRET: SECRET };
 
 /** Runs `npm run token -- <args>` as a real process, as an operator would. */
-function token(args: string[], env: Record<string, string> = { JWT_APP_ID: APP_ID, JWT_APP_SECRET: SECRET }) {
+function spawnToken(args: string[], env: Record<string, string> = ENV) {
   const run = spawnSync("npm", ["run", "--silent", "token", "--", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -19,9 +22,27 @@ function token(args: string[], env: Record<string, string> = { JWT_APP_ID: APP_I
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/**
+ * The same command in this process (its exported main, with what it prints captured): no npm and Node
+ * start-up for each case. The first test and one refusal still run the real `npm run token`.
+ */
+async function token(args: string[], env: Record<string, string> = ENV) {
+  const { io, printed } = captureIo();
+  const status = await tokenMain(args, env, io);
+  return { status, ...printed() };
+}
+
 describe("npm run token", () => {
   it("prints only a token that Prosody's checks accept, for the room, name, moderator flag and TTL asked", () => {
-    const run = token(["--room", "Board-Meeting", "--name", "Ada Lovelace", "--moderator", "--ttl", "900"]);
+    const run = spawnToken([
+      "--room",
+      "Board-Meeting",
+      "--name",
+      "Ada Lovelace",
+      "--moderator",
+      "--ttl",
+      "900",
+    ]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
@@ -41,13 +62,18 @@ describe("npm run token", () => {
     expect((checked.claims!.exp as number) - (checked.claims!.iat as number)).toBe(900);
   });
 
-  it("makes a non-moderator token with a one-hour TTL by default", () => {
-    const run = token(["--room", "r", "--name", "Bob"]);
+  it("makes a non-moderator token with a one-hour TTL by default", async () => {
+    const run = await token(["--room", "r", "--name", "Bob"]);
     expect(run.status).toBe(0);
     const checked = verifyWithPyJwt(APP_ID, SECRET, run.stdout.trim());
     expect(checked.reason).toBe("");
     expect(checked.claims!.context.user.moderator).toBe(false);
     expect((checked.claims!.exp as number) - (checked.claims!.iat as number)).toBe(3600);
+  });
+
+  it("prints its usage for --help, with exit 0", async () => {
+    expect(await token(["--help"], {})).toEqual({ status: 0, stdout: `${TOKEN_HELP}\n`, stderr: "" });
+    expect(TOKEN_HELP).toMatch(/^usage: npm run token -- --room <room> --name <display name>/);
   });
 
   const bad: Array<{ name: string; args: string[]; env?: Record<string, string>; says: RegExp }> = [
@@ -103,13 +129,26 @@ describe("npm run token", () => {
       says: /shorter than 32 bytes/,
     },
   ];
-  it.each(bad)("refuses $name with a clear error, a non-zero exit and no token", ({ args, env, says }) => {
-    const run = token(args, env);
+  /** What every refusal shows: the problem, the usage, no token, no secret. */
+  function expectRefused(run: { status: number | null; stdout: string; stderr: string }, says: RegExp) {
     expect(run.status).not.toBe(0);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(says);
     expect(run.stderr).toContain("usage: npm run token");
     expect(run.stderr).not.toContain(SECRET);
     expect(run.stderr).not.toContain("pulumi config get");
+  }
+
+  it.each(bad)(
+    "refuses $name with a clear error, a non-zero exit and no token",
+    async ({ args, env, says }) => {
+      expectRefused(await token(args, env), says);
+    },
+  );
+
+  it("refuses as a real process too: exit 2, the problem and the usage on stderr", () => {
+    const run = spawnToken(["--room", "r"]);
+    expectRefused(run, /--name is required/);
+    expect(run.status).toBe(2);
   });
 });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseDocument, visit } from "yaml";
 import { STACK_FILE_ENV } from "../../../config/schema";
 import { VM_LAYOUT } from "../../../config/versions";
-import { OperationError } from "../shared/cli";
+import { type Io, OperationError, processIo } from "../shared/cli";
 import type { StackConfig } from "../shared/stackConfig";
 import {
   type OfflineRun,
@@ -82,23 +82,34 @@ export function renderFiles(run: OfflineRun): RenderedFiles {
   };
 }
 
+/** Imports the program's entry module; it returns the stack outputs (the module's exports). */
+export type ProgramLoader = () => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+/** The program as the Pulumi CLI loads it: CommonJS, through the npm script's TypeScript hook. */
+const requireProgram: ProgramLoader = () =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as CommonJS, as the Pulumi CLI does (through the npm script's TypeScript hook)
+  require(path.join(PROJECT_ROOT, "infra", "index.ts")) as Record<string, unknown>;
+
 /**
  * `npm run render` once its flags and stack file are good: runs the Pulumi program under the mock
  * engine, writes plan.json, cloud-init.yaml, jitsi.env (and the TURN relay's user-data) to `out`,
- * and prints the plan. Throws an OperationError for invalid settings or a secret found unmarked.
+ * and prints the plan to `io`. Throws an OperationError for invalid settings or a secret found unmarked.
+ * `load` is for tests that render in their own process, where the program is imported through their
+ * module loader.
  */
-export async function renderStack(stack: string, stackFile: string, stackConfig: StackConfig, out: string) {
+export async function renderStack(
+  stack: string,
+  stackFile: string,
+  stackConfig: StackConfig,
+  out: string,
+  io: Io = processIo,
+  load: ProgramLoader = requireProgram,
+) {
   // The program names the file in its messages (a plain-text secret "in <file>"); the CLI's is Pulumi.<stack>.yaml.
   process.env[STACK_FILE_ENV] = path.basename(stackFile);
   let run: OfflineRun;
   try {
-    run = await runOffline({
-      project: "jitsi-stack",
-      stack,
-      stackConfig,
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as CommonJS, as the Pulumi CLI does (through the npm script's TypeScript hook)
-      load: () => require(path.join(PROJECT_ROOT, "infra", "index.ts")),
-    });
+    run = await runOffline({ project: "jitsi-stack", stack, stackConfig, load });
     assertNoUnmarkedSecrets(run);
   } catch (error) {
     // Invalid settings, or a secret found unmarked: say what, without a stack trace.
@@ -113,24 +124,22 @@ export async function renderStack(stack: string, stackFile: string, stackConfig:
   if (files.turnCloudInit !== undefined)
     writeFileSync(path.join(out, "turn-cloud-init.yaml"), files.turnCloudInit);
 
-  console.log(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
-  console.log(formatPlanTable(run.resources, run.secretValues));
-  console.log(
+  io.out(`Stack '${stack}': ${run.resources.length} resources (offline render; nothing was deployed)\n`);
+  io.out(formatPlanTable(run.resources, run.secretValues));
+  io.out(
     "\nIds (100001 and up) and addresses (203.0.113.0/24, 2001:db8::/32, documentation ranges) are the mock" +
       " engine's placeholders; Hetzner assigns the real ones on `pulumi up`.",
   );
-  console.log("\nOutputs:");
+  io.out("\nOutputs:");
   const outputs = Object.entries(redactSecrets(run.outputs) as Record<string, unknown>);
   const width = Math.max(...outputs.map(([key]) => key.length));
   for (const [key, value] of outputs) {
-    console.log(`  ${key.padEnd(width)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    io.out(`  ${key.padEnd(width)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
   }
   if (stackConfig.placeholders.length > 0) {
-    console.log(
-      `\nEncrypted settings replaced by placeholders offline: ${stackConfig.placeholders.join(", ")}`,
-    );
+    io.out(`\nEncrypted settings replaced by placeholders offline: ${stackConfig.placeholders.join(", ")}`);
   }
-  console.log(
+  io.out(
     `\nWrote ${["plan.json", "cloud-init.yaml", "jitsi.env", ...(files.turnCloudInit === undefined ? [] : ["turn-cloud-init.yaml"])].map((f) => path.join(out, f)).join(", ")}`,
   );
 }
