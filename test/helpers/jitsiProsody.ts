@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { client, type Client } from "@xmpp/client";
@@ -287,13 +287,52 @@ export interface JitsiProsody {
    * modules_disabled) that the running server has not loaded, read through Prosody's own config parser.
    */
   missingModules(host: string): string[];
+  /** `missingModules` of every host and component the running server serves, read at once. */
+  missingModulesByHost(): Record<string, string[]>;
   /** Every host and component the running server serves. */
   hosts(): string[];
   stop(): Promise<void>;
 }
 
-/** The quoted names in a Lua table that `prosodyctl shell` printed. */
-const quotedNames = (printed: string) => [...printed.matchAll(/"([\w-]+)"/g)].map((m) => m[1]!);
+/** `prosodyctl --config <the server's config> ...args` with `input` on its standard input; returns its output. */
+type Prosodyctl = (stdin: { input: string }, ...args: string[]) => string;
+
+/** RSA keys made by `prosodyctl cert generate` in this process, by host name. */
+const generatedKeys = new Map<string, Buffer>();
+
+/**
+ * `prosodyctl cert generate <host>` into `certs`, as the start script runs it ("echo | prosodyctl ...").
+ * Most of its time is openssl making a fresh 2048-bit RSA key (0.2 to 1.3 s: a prime search), so the
+ * key of the first run for a host in this process is kept and laid in `certs` before the next run,
+ * which is told to keep it (the "exists, do you want to replace it? [y/n]" prompt, answered "n"; the
+ * script's empty answer would mean yes). The certificate config and the self-signed certificate are
+ * still written by `cert generate` from this server's own configuration.
+ */
+function generateCertificate(prosodyctl: Prosodyctl, certs: string, host: string) {
+  const keyFile = path.join(certs, `${host}.key`);
+  const key = generatedKeys.get(host);
+  if (key) writeFileSync(keyFile, key, { mode: 0o400 });
+  prosodyctl({ input: key ? "n\n" : "\n" }, "cert", "generate", host);
+  if (!existsSync(path.join(certs, `${host}.crt`)))
+    throw new Error(`jitsiProsody: prosodyctl cert generate ${host} wrote no certificate`);
+  generatedKeys.set(host, readFileSync(keyFile));
+}
+
+/**
+ * Run in the server's admin shell: for "*" and every host it serves, the host's own modules_enabled and
+ * modules_disabled (rawget, through Prosody's own config parser), whether it is a component, and the
+ * modules loaded on it, as JSON. One shell call instead of three per host: each costs a Lua start.
+ */
+const MODULE_STATE_LUA = [
+  '>local cm, mm = require"core.configmanager", require"core.modulemanager";',
+  "local function state(name, host)",
+  "  local loaded = {}; for m in pairs(mm.get_modules(name)) do loaded[#loaded + 1] = m end;",
+  '  return { component = host ~= nil and host.type == "component",',
+  '    enabled = cm.rawget(name, "modules_enabled") or {}, disabled = cm.rawget(name, "modules_disabled") or {},',
+  "    loaded = loaded } end;",
+  'local out = { ["*"] = state("*") }; for name, host in pairs(prosody.hosts) do out[name] = state(name, host) end;',
+  'return require"util.json".encode(out)',
+].join(" ");
 
 /**
  * Starts Prosody from a rendered `.env` (name -> value, e.g. `envMap(jitsiEnvEntries(...))`), registers
@@ -316,19 +355,20 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
     mkdirSync(path.join(dir, "certs"));
     for (const [file, text] of Object.entries(config)) writeFileSync(path.join(dir, file), text);
     const configFile = path.join(dir, MAIN_CONFIG);
-    const prosodyctl = (...args: string[]) =>
+    const run: Prosodyctl = ({ input }, ...args) =>
       execFileSync("prosodyctl", ["--config", configFile, ...args], {
         encoding: "utf8",
-        input: "\n",
+        input,
         env: PROSODY_ENV,
         stdio: ["pipe", "pipe", "pipe"],
       });
+    const prosodyctl = (...args: string[]) => run({ input: "\n" }, ...args);
     const authDomain = setting(env, "XMPP_AUTH_DOMAIN", "auth.meet.jitsi");
     const mucDomain = setting(env, "XMPP_MUC_DOMAIN", "muc.meet.jitsi");
     // The start script: "echo | prosodyctl --config $PROSODY_CFG cert generate <domain>" for both domains.
     // Prosody 13 writes them to the data folder and the script moves them to certs/; 0.12 writes them to
     // certs/ beside the config directly.
-    for (const host of [domain, authDomain]) prosodyctl("cert", "generate", host);
+    for (const host of [domain, authDomain]) generateCertificate(run, path.join(dir, "certs"), host);
 
     // The release's register-setup creates the focus and jvb accounts and subscribes focus.<domain> to
     // focus's presence (client_proxy forwards only to focus sessions it sees) through Prosody 13's
@@ -343,9 +383,6 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
 
     daemon = await startDaemon("prosody", "prosody", ["--config", configFile, "-F"], httpPort, PROSODY_ENV);
 
-    const lua = (value: string) => JSON.stringify(value);
-    // What the server-wide settings say; read once, on the first missingModules call.
-    let global: { hostList: string; enabled: string[]; disabled: string[]; loaded: string[] } | undefined;
     const loadedModules = (host: string) =>
       prosodyctl("shell", "module", "list", host)
         .split("\n")
@@ -356,6 +393,27 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
         .split("\n")
         .map((line) => line.trim().split(" ")[0]!)
         .filter((name) => /^[\w-]+(\.[\w-]+)+$/.test(name));
+
+    const missingModulesByHost = () => {
+      const state = JSON.parse(prosodyctl("shell", MODULE_STATE_LUA).replace(/^Result: /, "")) as Record<
+        string,
+        { component: boolean; enabled: unknown; disabled: unknown; loaded: unknown }
+      >;
+      // util.json writes an empty Lua table as {}.
+      const list = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
+      const global = state["*"]!;
+      return Object.fromEntries(
+        Object.entries(state)
+          .filter(([host]) => host !== "*")
+          .map(([host, own]) => {
+            const disabled = new Set([...list(global.disabled), ...list(own.disabled)]);
+            const loaded = new Set([...list(own.loaded), ...list(global.loaded)]);
+            // Components do not inherit the global module list.
+            const wanted = [...list(own.enabled), ...(own.component ? [] : list(global.enabled))];
+            return [host, [...new Set(wanted)].filter((m) => !disabled.has(m) && !loaded.has(m)).sort()];
+          }),
+      );
+    };
 
     const url = `ws://127.0.0.1:${httpPort}/xmpp-websocket`;
     const rendered = Object.values(config).join("\n");
@@ -392,23 +450,11 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
       shell: (...args: string[]) => prosodyctl("shell", ...args),
       loadedModules,
       hosts,
+      missingModulesByHost,
       missingModules(host: string) {
-        // The host's own setting (rawget): components do not inherit the global module list.
-        const option = (scope: string, name: string) =>
-          quotedNames(
-            prosodyctl("shell", `>require"core.configmanager".rawget(${lua(scope)}, ${lua(name)})`),
-          );
-        global ??= {
-          hostList: prosodyctl("shell", "host:list()"),
-          enabled: option("*", "modules_enabled"),
-          disabled: option("*", "modules_disabled"),
-          loaded: loadedModules("*"),
-        };
-        const isComponent = global.hostList.includes(`${host} (`);
-        const disabled = new Set([...global.disabled, ...option(host, "modules_disabled")]);
-        const wanted = [...option(host, "modules_enabled"), ...(isComponent ? [] : global.enabled)];
-        const loaded = new Set([...loadedModules(host), ...global.loaded]);
-        return [...new Set(wanted)].filter((m) => !disabled.has(m) && !loaded.has(m)).sort();
+        const missing = missingModulesByHost()[host];
+        if (!missing) throw new Error(`jitsiProsody: the server does not serve ${host}`);
+        return missing;
       },
       async stop() {
         await started.stop();

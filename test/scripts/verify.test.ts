@@ -449,7 +449,10 @@ describe("verify with guests off", () => {
   });
 });
 
-/** verify's table against the release-configured Prosody (test/helpers/jitsiProsody.ts) behind config.js. */
+/**
+ * verify's table against the release-configured Prosody (test/helpers/jitsiProsody.ts) behind config.js,
+ * and Prosody's log of the run.
+ */
 async function verifyAgainst(env: Record<string, string>, guests: boolean, timeoutMs = 10_000) {
   const prosody = await startJitsiProsody(env);
   const server = await startHttpsServer({
@@ -467,7 +470,8 @@ async function verifyAgainst(env: Record<string, string>, guests: boolean, timeo
       settleMs: 300,
       timeoutMs,
     });
-    return Object.fromEntries(results.map((r) => [r.name, r.ok ? "pass" : `FAIL ${r.detail}`]));
+    const table = Object.fromEntries(results.map((r) => [r.name, r.ok ? "pass" : `FAIL ${r.detail}`]));
+    return { table, log: prosody.log() };
   } finally {
     await server.close();
     await prosody.stop();
@@ -480,7 +484,7 @@ describe.concurrent(
   "verify against Prosody as the stack's .env configures it (focus opens rooms, as jicofo does)",
   () => {
     it("passes every check with guests on", async () => {
-      expect(await verifyAgainst(renderedEnv(), true)).toEqual({
+      expect((await verifyAgainst(renderedEnv(), true)).table).toEqual({
         "HTTPS certificate": "pass",
         "config.js: prejoin off": "pass",
         "config.js: token auth": "pass",
@@ -500,7 +504,7 @@ describe.concurrent(
     });
 
     it("passes every check with guests off", async () => {
-      const table = await verifyAgainst(renderedEnv({ enableGuests: "false" }), false);
+      const { table } = await verifyAgainst(renderedEnv({ enableGuests: "false" }), false);
       expect(Object.entries(table).filter(([, result]) => result !== "pass")).toEqual([]);
       expect(Object.keys(table)).toEqual(
         expect.arrayContaining([
@@ -512,14 +516,17 @@ describe.concurrent(
     });
 
     it("fails the guest rows when guests can open rooms (no muc_wait_for_host)", async () => {
-      const table = await verifyAgainst({ ...renderedEnv(), XMPP_MUC_MODULES: "token_affiliation" }, true);
+      const { table } = await verifyAgainst(
+        { ...renderedEnv(), XMPP_MUC_MODULES: "token_affiliation" },
+        true,
+      );
       expect(table["guest is held until a token holder is in"]).toMatch(/^FAIL the guest opened the room/);
       expect(table["moderator: true token joins as owner"]).toBe("pass");
     });
 
     it("fails the member rows when every token holder becomes owner (muc_wait_for_host's auto-owner)", async () => {
       const { WAIT_FOR_HOST_DISABLE_AUTO_OWNERS: _dropped, ...env } = renderedEnv();
-      const table = await verifyAgainst(env, true);
+      const { table } = await verifyAgainst(env, true);
       expect(table["moderator: false token joins as member"]).toMatch(
         /^FAIL expected to join as member, but joined as owner/,
       );
@@ -527,14 +534,22 @@ describe.concurrent(
     });
 
     // muc_wait_for_host without the lobby component fails on every token holder's join, which then gets
-    // no answer at all: each such step waits out verify's timeout.
+    // no answer at all: each such step waits out verify's timeout. The timeout is short, so Prosody's log
+    // must show that failure for each of the three token holders' joins (the moderator, the member and
+    // its second join): a join that was only slow to answer would not pass.
     it(
       "fails the token-holder rows when the lobby component is off while guests wait for a host",
       { timeout: 60_000 },
       async () => {
-        const table = await verifyAgainst({ ...renderedEnv(), ENABLE_LOBBY: "0" }, true, 3000);
-        expect(table["token holder gets in while a guest waits (no knock screen)"]).toMatch(/^FAIL/);
+        const { table, log } = await verifyAgainst({ ...renderedEnv(), ENABLE_LOBBY: "0" }, true, 1500);
+        expect(table["token holder gets in while a guest waits (no knock screen)"]).toMatch(
+          /^FAIL expected to get in, but error at join: no answer to the room join/,
+        );
         expect(table.lobby).toMatch(/^FAIL not checked: error at join/);
+        expect(table["moderator: false token joins as member"]).toMatch(/no answer to the room join/);
+        expect(
+          log.match(/mod_muc_wait_for_host\.lua:\d+: attempt to index a nil value \(upvalue 'lobby_host'\)/g),
+        ).toHaveLength(3);
       },
     );
   },

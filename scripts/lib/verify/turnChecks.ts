@@ -1,7 +1,7 @@
 import { client, xml } from "@xmpp/client";
 import type { CheckResult } from "./checks";
 import { type AllocateOutcome, turnAllocate, type TurnEndpoint } from "./turn";
-import { websocketUrl, type XmppTarget } from "./xmpp";
+import { endSession, websocketUrl, type XmppTarget } from "./xmpp";
 
 const NS_EXTDISCO = "urn:xmpp:extdisco:2";
 
@@ -57,7 +57,7 @@ export async function queryExternalServices(
       expires: s.attrs.expires,
     }));
   } finally {
-    await session.stop().catch(() => undefined);
+    await endSession(session);
   }
 }
 

@@ -16,6 +16,10 @@ declare module "@xmpp/client" {
     ...children: (Element | string)[]
   ): Element;
   export interface Client {
+    /** @xmpp/connection's state: "connecting" until the websocket opens, then "connect", "open", "online", ... */
+    status: string;
+    /** The websocket wrapper while one is attached; end() closes it without waiting. */
+    socket: { end(): void } | null;
     start(): Promise<unknown>;
     stop(): Promise<unknown>;
     send(element: Element): Promise<void>;
@@ -38,5 +42,10 @@ declare module "@xmpp/client" {
     resource?: string;
     username?: string;
     password?: string;
+    /** Picks the SASL mechanism itself among those the server offers, instead of the client's order. */
+    credentials?: (
+      authenticate: (credentials: { username: string; password: string }, mechanism: string) => Promise<void>,
+      mechanisms: string[],
+    ) => Promise<void>;
   }): Client;
 }

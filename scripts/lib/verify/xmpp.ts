@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { client, xml } from "@xmpp/client";
+import { type Client, client, xml } from "@xmpp/client";
 import { WebSocket as UndiciWebSocket } from "undici";
 
 // @xmpp/websocket uses the WHATWG WebSocket global, which Node 20 has only behind a flag.
@@ -79,6 +79,24 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       timer = setTimeout(() => reject(new Error(`no answer to the ${what} within ${ms / 1000} s`)), ms);
     }),
   ]);
+}
+
+/**
+ * Ends a session. A websocket that never opened (refused, or still connecting when our timeout gave up)
+ * has no stream to close: it is only aborted. `stop()` would close the stream and then wait for the
+ * socket's close or error event, up to @xmpp/connection's 2 s; on a refused websocket undici emits that
+ * error inside the close call, before the wait begins, so every unreachable target cost 2 s per attempt.
+ */
+export async function endSession(xmpp: Client): Promise<void> {
+  if (xmpp.status === "connecting") {
+    try {
+      xmpp.socket?.end();
+    } catch {
+      // Already closed: nothing to abort.
+    }
+    return;
+  }
+  await xmpp.stop().catch(() => undefined);
 }
 
 /**
@@ -180,7 +198,7 @@ export async function tryJoin(target: XmppTarget, attempt: JoinAttempt): Promise
     await xmpp.send(xml("presence", { to: occupant, type: "unavailable" })).catch(() => undefined);
     return outcome;
   } finally {
-    await xmpp.stop().catch(() => undefined);
+    await endSession(xmpp);
   }
 }
 
