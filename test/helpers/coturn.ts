@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import dgram from "node:dgram";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -159,11 +159,29 @@ export interface UclientRun {
   received: number;
 }
 
+/** Runs a command to its end (killed after `timeoutMs`), without blocking the test process meanwhile. */
+function run(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ stdout: string; stderr: string; status: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (status) => resolve({ stdout, stderr, status }));
+  });
+}
+
 /**
  * Debian's turnutils_uclient: one client allocates a relay over `transport`, asks for a permission to
  * `peer` (Send method, so a refusal shows as a CreatePermission error) and relays `messages` to it.
+ * Asynchronous: a run spends seconds waiting (uclient's own pacing), so tests may run several at once.
  */
-export function uclient(args: {
+export async function uclient(args: {
   port: number;
   transport: "udp" | "tcp" | "tls";
   username: string;
@@ -174,7 +192,7 @@ export function uclient(args: {
   messages?: number;
   /** Connect over ::1 and ask for an IPv6 relay. */
   ipv6?: boolean;
-}): UclientRun {
+}): Promise<UclientRun> {
   const flags = [
     ...["-v", "-s", "-c", "-m", "1", "-n", String(args.messages ?? 0)],
     ...["-p", String(args.port), "-u", args.username, "-w", args.password],
@@ -188,7 +206,7 @@ export function uclient(args: {
     args.ipv6 ? "::1" : "127.0.0.1",
   ];
   // A TLS client that cannot verify the server retries forever: bound every run.
-  const result = spawnSync("turnutils_uclient", flags, { encoding: "utf8", timeout: 20_000 });
+  const result = await run("turnutils_uclient", flags, 20_000);
   const output = `${result.stdout}${result.stderr}`;
   const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(output);
   return {

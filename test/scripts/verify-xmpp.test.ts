@@ -23,7 +23,8 @@ function deferred() {
   };
 }
 
-describe("XMPP over websocket against Debian's Prosody", () => {
+// The tests of this block share one Prosody and run at once: each joins a room of its own.
+describe.concurrent("XMPP over websocket against Debian's Prosody", () => {
   let prosody: ProsodyFixture;
   let target: XmppTarget;
   beforeAll(async () => {
@@ -85,7 +86,8 @@ describe("XMPP over websocket against Debian's Prosody", () => {
   });
 });
 
-describe("Prosody's refusal texts reach the report", () => {
+// Each test starts its own Prosody on a free port: they run at once.
+describe.concurrent("Prosody's refusal texts reach the report", () => {
   it("a MUC refusal carries its condition and text", async () => {
     const prosody = await startProsody({ restrictRoomCreation: true });
     try {

@@ -103,7 +103,9 @@ describe("coturn configuration", () => {
   });
 });
 
-describe("Debian's coturn with the configuration we render, on loopback", () => {
+// The tests of this block share one coturn and run at once: each uclient run makes its own allocation
+// (its own credentials' username, relay port and permissions), and most of a run is uclient's pacing.
+describe.concurrent("Debian's coturn with the configuration we render, on loopback", () => {
   let coturn: CoturnFixture;
   beforeAll(async () => {
     coturn = await startCoturn(rendered);
@@ -126,8 +128,13 @@ describe("Debian's coturn with the configuration we render, on loopback", () => 
 
   it.each(["udp", "tcp", "tls"] as const)(
     "allocates a relay over %s with credentials computed as Prosody computes them",
-    (transport) => {
-      const run = uclient({ transport, port: portFor(transport), ca: coturn.ca.caFile, ...credentials() });
+    async (transport) => {
+      const run = await uclient({
+        transport,
+        port: portFor(transport),
+        ca: coturn.ca.caFile,
+        ...credentials(),
+      });
       expect(run.allocationFailed, run.output).toBe(false);
       expect(run.relayed.length, run.output).toBeGreaterThan(0);
       for (const relay of run.relayed) {
@@ -137,23 +144,23 @@ describe("Debian's coturn with the configuration we render, on loopback", () => 
     },
   );
 
-  it("allocates an IPv6 relay too", () => {
-    const run = uclient({ transport: "tcp", port: coturn.port, ipv6: true, ...credentials() });
+  it("allocates an IPv6 relay too", async () => {
+    const run = await uclient({ transport: "tcp", port: coturn.port, ipv6: true, ...credentials() });
     expect(run.relayed.length, run.output).toBeGreaterThan(0);
     expect(run.relayed.every((relay) => /^::1:\d+$/.test(relay))).toBe(true);
   });
 
-  it("refuses a wrong password", () => {
+  it("refuses a wrong password", async () => {
     const { username } = credentials();
     const wrong = prosodyTurnCredentials("another-secret-than-the-stacks-0123", 3600);
-    const run = uclient({ transport: "tcp", port: coturn.port, username, password: wrong.password });
+    const run = await uclient({ transport: "tcp", port: coturn.port, username, password: wrong.password });
     expect(run.allocationFailed, run.output).toBe(true);
     expect(run.relayed).toEqual([]);
   });
 
-  it("refuses an expired credential, correctly signed", () => {
+  it("refuses an expired credential, correctly signed", async () => {
     const expired = prosodyTurnCredentials(SECRET, -60);
-    const run = uclient({ transport: "tls", port: coturn.tlsPort, ca: coturn.ca.caFile, ...expired });
+    const run = await uclient({ transport: "tls", port: coturn.tlsPort, ca: coturn.ca.caFile, ...expired });
     expect(run.allocationFailed, run.output).toBe(true);
     expect(run.relayed).toEqual([]);
     expect(coturn.log()).toContain(`Cannot find credentials of user <${expired.username}>`);
@@ -164,8 +171,8 @@ describe("Debian's coturn with the configuration we render, on loopback", () => 
     ["2001:db8:4a1:7e00::1", true],
   ] as const)(
     "grants a permission for the public peer %s (no data is sent: the relay is on loopback)",
-    (peer, ipv6) => {
-      const run = uclient({ transport: "udp", port: coturn.port, peer, ipv6, ...credentials() });
+    async (peer, ipv6) => {
+      const run = await uclient({ transport: "udp", port: coturn.port, peer, ipv6, ...credentials() });
       expect(run.relayed.length, run.output).toBeGreaterThan(0);
       expect(run.output).toMatch(/create perm sent: .*\n.*cp response received: \n.*success/);
       expect(run.peerRefused, run.output).toBe(false);
@@ -183,20 +190,21 @@ describe("Debian's coturn with the configuration we render, on loopback", () => 
     ["::1", true],
     ["fc00::1", true],
     ["fe80::1", true],
-  ] as const)("refuses a relay to %s", (peer, ipv6) => {
-    const run = uclient({ transport: "udp", port: coturn.port, peer, ipv6, ...credentials() });
+  ] as const)("refuses a relay to %s", async (peer, ipv6) => {
+    const run = await uclient({ transport: "udp", port: coturn.port, peer, ipv6, ...credentials() });
     expect(run.relayed.length, run.output).toBeGreaterThan(0);
     expect(run.peerRefused, run.output).toBe(true);
   });
 });
 
-describe("controls: the refusals above come from our configuration", () => {
+// Each control starts its own coturn on free ports: they run at once.
+describe.concurrent("controls: the refusals above come from our configuration", () => {
   const credentials = () => prosodyTurnCredentials(SECRET, 3600);
 
   it("with coturn's own loopback rule lifted (allow-loopback-peers), denied-peer-ip still refuses 127.0.0.1", async () => {
     const coturn = await startCoturn(rendered, { allowLoopbackPeers: true });
     try {
-      const run = uclient({ transport: "udp", port: coturn.port, peer: "127.0.0.1", ...credentials() });
+      const run = await uclient({ transport: "udp", port: coturn.port, peer: "127.0.0.1", ...credentials() });
       expect(run.relayed.length, run.output).toBeGreaterThan(0);
       expect(run.peerRefused, run.output).toBe(true);
     } finally {
@@ -211,7 +219,7 @@ describe("controls: the refusals above come from our configuration", () => {
     });
     const echo = await startUdpEcho();
     try {
-      const run = uclient({
+      const run = await uclient({
         transport: "tls",
         port: coturn.tlsPort,
         ca: coturn.ca.caFile,

@@ -174,7 +174,7 @@ describe("Prosody configured by the release's templates from our .env, and our c
     const services = await externalServices({ token: await tokenFor("turn-check") });
     for (const service of services) {
       const transport = service.type === "turns" ? "tls" : (service.transport as "udp" | "tcp");
-      const run = uclient({
+      const run = await uclient({
         transport,
         port: transport === "tls" ? coturn.tlsPort : coturn.port,
         ca: coturn.ca.caFile,
@@ -190,7 +190,7 @@ describe("Prosody configured by the release's templates from our .env, and our c
     expect(prosody.guestDomain).toBeDefined();
     const [service] = await externalServices({ domain: prosody.guestDomain });
     expect(service?.type).toBe("turn");
-    const run = uclient({
+    const run = await uclient({
       transport: "tcp",
       port: coturn.port,
       username: service!.username,
@@ -201,7 +201,7 @@ describe("Prosody configured by the release's templates from our .env, and our c
 
   it("a credential changed on the way is refused by coturn", async () => {
     const [service] = await externalServices({ token: await tokenFor("turn-check") });
-    const run = uclient({
+    const run = await uclient({
       transport: "udp",
       port: coturn.port,
       username: String(Number(service!.username) + 3600),

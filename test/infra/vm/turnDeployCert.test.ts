@@ -110,7 +110,7 @@ describe("certificate renewal on the TURN VM: certbot's deploy hook and Debian's
     expect(coturn.log()).toContain("Reloading TLS certificates and keys");
     expect(() => process.kill(coturn.pid, 0)).not.toThrow();
 
-    const run = uclient({
+    const run = await uclient({
       transport: "tls",
       port: coturn.tlsPort,
       ca: coturn.ca.caFile,
