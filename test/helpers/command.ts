@@ -7,17 +7,22 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs a command to its end without blocking the test process, so that tests can run it concurrently. */
+/**
+ * Runs a command to its end without blocking the test process, so that tests can run it concurrently.
+ * `input`, when given, is written to its standard input, which is then closed.
+ */
 export function runCommand(
   command: string,
   args: string[],
-  options: ExecFileOptions = {},
+  options: ExecFileOptions & { input?: string } = {},
 ): Promise<Finished> {
+  const { input, ...execOptions } = options;
   return new Promise((resolve) => {
-    execFile(command, args, { ...options, encoding: "utf8" }, (error, stdout, stderr) => {
+    const child = execFile(command, args, { ...execOptions, encoding: "utf8" }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
       resolve({ status, stdout, stderr });
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 

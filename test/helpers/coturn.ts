@@ -4,6 +4,7 @@ import dgram from "node:dgram";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { runCommand } from "./command";
 import { type Daemon, freePort, startDaemon } from "./daemon";
 import { makeTestCa, type TestCa } from "./testCa";
 
@@ -159,23 +160,6 @@ export interface UclientRun {
   received: number;
 }
 
-/** Runs a command to its end (killed after `timeoutMs`), without blocking the test process meanwhile. */
-function run(
-  command: string,
-  args: string[],
-  timeoutMs: number,
-): Promise<{ stdout: string; stderr: string; status: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (status) => resolve({ stdout, stderr, status }));
-  });
-}
-
 /**
  * Debian's turnutils_uclient: one client allocates a relay over `transport`, asks for a permission to
  * `peer` (Send method, so a refusal shows as a CreatePermission error) and relays `messages` to it.
@@ -206,7 +190,7 @@ export async function uclient(args: {
     args.ipv6 ? "::1" : "127.0.0.1",
   ];
   // A TLS client that cannot verify the server retries forever: bound every run.
-  const result = await run("turnutils_uclient", flags, 20_000);
+  const result = await runCommand("turnutils_uclient", flags, { timeout: 20_000 });
   const output = `${result.stdout}${result.stderr}`;
   const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(output);
   return {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { client, type Client } from "@xmpp/client";
 import type { EnvEntry } from "../../infra/render/jitsiEnv";
 import { websocketUrl, type XmppTarget } from "../../scripts/lib/verify/xmpp";
+import { runCommand } from "./command";
 import { type Daemon, freePort, startDaemon } from "./daemon";
 import { type Focus, startFocus } from "./jitsiFocus";
 import { RELEASE_DIR, renderTemplate, variablesReceivedBy } from "./tpl";
@@ -294,8 +295,11 @@ export interface JitsiProsody {
   stop(): Promise<void>;
 }
 
-/** `prosodyctl --config <the server's config> ...args` with `input` on its standard input; returns its output. */
-type Prosodyctl = (stdin: { input: string }, ...args: string[]) => string;
+/**
+ * `prosodyctl --config <the server's config> ...args` with `input` on its standard input, run without
+ * blocking the test process (a start runs five of them, while concurrent tests wait on their timers).
+ */
+type Prosodyctl = (stdin: { input: string }, ...args: string[]) => Promise<void>;
 
 /** RSA keys made by `prosodyctl cert generate` in this process, by host name. */
 const generatedKeys = new Map<string, Buffer>();
@@ -308,11 +312,11 @@ const generatedKeys = new Map<string, Buffer>();
  * script's empty answer would mean yes). The certificate config and the self-signed certificate are
  * still written by `cert generate` from this server's own configuration.
  */
-function generateCertificate(prosodyctl: Prosodyctl, certs: string, host: string) {
+async function generateCertificate(prosodyctl: Prosodyctl, certs: string, host: string) {
   const keyFile = path.join(certs, `${host}.key`);
   const key = generatedKeys.get(host);
   if (key) writeFileSync(keyFile, key, { mode: 0o400 });
-  prosodyctl({ input: key ? "n\n" : "\n" }, "cert", "generate", host);
+  await prosodyctl({ input: key ? "n\n" : "\n" }, "cert", "generate", host);
   if (!existsSync(path.join(certs, `${host}.crt`)))
     throw new Error(`jitsiProsody: prosodyctl cert generate ${host} wrote no certificate`);
   generatedKeys.set(host, readFileSync(keyFile));
@@ -355,20 +359,28 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
     mkdirSync(path.join(dir, "certs"));
     for (const [file, text] of Object.entries(config)) writeFileSync(path.join(dir, file), text);
     const configFile = path.join(dir, MAIN_CONFIG);
-    const run: Prosodyctl = ({ input }, ...args) =>
+    const setup: Prosodyctl = async ({ input }, ...args) => {
+      const done = await runCommand("prosodyctl", ["--config", configFile, ...args], {
+        input,
+        env: PROSODY_ENV,
+      });
+      if (done.status !== 0)
+        throw new Error(`prosodyctl ${args.join(" ")} failed (${done.status}): ${done.stderr}${done.stdout}`);
+    };
+    // Queries of the running server, for the tests.
+    const prosodyctl = (...args: string[]) =>
       execFileSync("prosodyctl", ["--config", configFile, ...args], {
         encoding: "utf8",
-        input,
+        input: "\n",
         env: PROSODY_ENV,
         stdio: ["pipe", "pipe", "pipe"],
       });
-    const prosodyctl = (...args: string[]) => run({ input: "\n" }, ...args);
     const authDomain = setting(env, "XMPP_AUTH_DOMAIN", "auth.meet.jitsi");
     const mucDomain = setting(env, "XMPP_MUC_DOMAIN", "muc.meet.jitsi");
     // The start script: "echo | prosodyctl --config $PROSODY_CFG cert generate <domain>" for both domains.
     // Prosody 13 writes them to the data folder and the script moves them to certs/; 0.12 writes them to
     // certs/ beside the config directly.
-    for (const host of [domain, authDomain]) generateCertificate(run, path.join(dir, "certs"), host);
+    for (const host of [domain, authDomain]) await generateCertificate(setup, path.join(dir, "certs"), host);
 
     // The release's register-setup creates the focus and jvb accounts and subscribes focus.<domain> to
     // focus's presence (client_proxy forwards only to focus sessions it sees) through Prosody 13's
@@ -377,9 +389,10 @@ export async function startJitsiProsody(env: EnvMap): Promise<JitsiProsody> {
     // for Prosody < 13: `prosodyctl register` and Jitsi's mod_roster_command, before the start.
     const inside = containerEnv(env);
     const jvbUser = inside.JVB_AUTH_USER || "jvb";
-    prosodyctl("register", "focus", authDomain, requireSecret(inside, "JICOFO_AUTH_PASSWORD"));
-    prosodyctl("register", jvbUser, authDomain, requireSecret(inside, "JVB_AUTH_PASSWORD"));
-    prosodyctl("mod_roster_command", "subscribe", `focus.${domain}`, `focus@${authDomain}`);
+    const noInput = { input: "\n" };
+    await setup(noInput, "register", "focus", authDomain, requireSecret(inside, "JICOFO_AUTH_PASSWORD"));
+    await setup(noInput, "register", jvbUser, authDomain, requireSecret(inside, "JVB_AUTH_PASSWORD"));
+    await setup(noInput, "mod_roster_command", "subscribe", `focus.${domain}`, `focus@${authDomain}`);
 
     daemon = await startDaemon("prosody", "prosody", ["--config", configFile, "-F"], httpPort, PROSODY_ENV);
 

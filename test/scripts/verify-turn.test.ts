@@ -18,7 +18,8 @@ const HOSTNAME = "turn.meet.example.com";
 const coturnConfig = (secret: string) =>
   formatCoturnConfig(coturnOptions({ turn: settingsWith().turn, secret }));
 
-describe("verify's TURN client against Debian's coturn", () => {
+// The tests of this block share one coturn and run at once: each allocation is its own.
+describe.concurrent("verify's TURN client against Debian's coturn", () => {
   let coturn: CoturnFixture;
   beforeAll(async () => {
     coturn = await startCoturn(coturnConfig(TEST_TURN_SECRET));
@@ -101,7 +102,9 @@ describe("what Prosody must list", () => {
   });
 });
 
-describe("verify's TURN rows against Prosody as our .env configures it, and our coturn", () => {
+// The tests of this block run at once: each logs in to a room of its own, and a test that needs another
+// coturn or Prosody starts its own on free ports.
+describe.concurrent("verify's TURN rows against Prosody as our .env configures it, and our coturn", () => {
   let prosody: JitsiProsody;
   let coturn: CoturnFixture;
   beforeAll(async () => {
