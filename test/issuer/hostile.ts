@@ -4,7 +4,7 @@ import { AUTH_FAILURES_PER_MINUTE } from "../../issuer/rateLimit";
 import { APP_ID, DOMAIN } from "./behaviour";
 import { inParallel, request, statusOf } from "./client";
 import { startProvider, type TestProvider } from "./oidc";
-import { verifyWithPyJwt } from "./pyjwt";
+import { checkWithPyJwt } from "./pyjwt";
 import { httpRequest, keptAliveStatuses, RawConnection, rawExchange } from "./rawHttp";
 import type { RunningIssuer, StartIssuer } from "./targets";
 
@@ -101,7 +101,7 @@ export function hostileBehaviour(label: string, start: StartIssuer): void {
     const found = await inParallel(cases, 4, async (c) => {
       const { status, json, raw } = await post(c.body, c.idToken ? await c.idToken() : key);
       if (status !== 200) return `${c.name}: got ${status} ${raw.slice(0, 240)}`;
-      const checked = verifyWithPyJwt(APP_ID, secret, json.token);
+      const checked = await checkWithPyJwt(APP_ID, secret, json.token);
       if (!checked.ok) return `${c.name}: PyJWT refused the token: ${checked.reason}`;
       try {
         c.check(checked.claims!);
