@@ -45,7 +45,10 @@ function pyJwtServer() {
     if (started.waiting.length === 0) (child.stdout as unknown as Pipe).unref();
   });
   child.once("exit", (code) => {
-    const reason = JSON.stringify({ ok: false, reason: `prosody_verify.py --serve exited ${code}: ${errors}` });
+    const reason = JSON.stringify({
+      ok: false,
+      reason: `prosody_verify.py --serve exited ${code}: ${errors}`,
+    });
     for (const answer of started.waiting.splice(0)) answer(reason);
   });
   child.unref();

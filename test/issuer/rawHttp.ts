@@ -232,7 +232,8 @@ export async function keptAliveStatuses(
         const head = received.toString("latin1", 0, end);
         const status = /^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1];
         const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
-        if (!status || length === undefined) return fail(`an answer without status or Content-Length: ${head}`);
+        if (!status || length === undefined)
+          return fail(`an answer without status or Content-Length: ${head}`);
         if (received.length < end + 4 + Number(length)) return;
         if (received.length > end + 4 + Number(length) || current === undefined) {
           return fail(`bytes after the answer: ${received.toString("latin1")}`);
