@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { Miniflare } from "miniflare";
-import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../../infra/render/bundle";
 import type { IssuerEnv } from "../../issuer/config";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -57,6 +55,12 @@ let workerBundle: string | undefined;
 
 /** Runs the bundled Worker in workerd through miniflare, with a real rate-limit binding. */
 export async function startWorkerIssuer(env: IssuerEnv): Promise<RunningIssuer> {
+  // Loaded on first use: Miniflare alone takes most of a second of CPU to load, and the suites of
+  // the Node server never start a Worker.
+  const [{ Miniflare }, { bundleIssuer, WORKER_COMPATIBILITY_DATE }] = await Promise.all([
+    import("miniflare"),
+    import("../../infra/render/bundle.js"),
+  ]);
   workerBundle ??= bundleIssuer("worker");
   let output = "";
   const collect = (stream: Readable) => stream.on("data", (c: Buffer) => (output += c.toString()));
