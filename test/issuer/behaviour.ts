@@ -4,7 +4,7 @@ import type { IssuerEnv } from "../../issuer/config";
 import { AUTH_FAILURES_PER_MINUTE } from "../../issuer/rateLimit";
 import { startProvider, type TestProvider } from "./oidc";
 import { type CallInit, request } from "./client";
-import { verifyWithPyJwt } from "./pyjwt";
+import { checkWithPyJwt } from "./pyjwt";
 import type { RunningIssuer, StartIssuer } from "./targets";
 
 export const APP_ID = "jitsi-stack";
@@ -89,7 +89,7 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
   const mint = async (body: unknown, bearer = keyA) => {
     const { res, body: json } = await call(issuer, post(body, bearer));
     expect(res.status, JSON.stringify(json)).toBe(200);
-    const checked = verifyWithPyJwt(APP_ID, secret, json.token);
+    const checked = await checkWithPyJwt(APP_ID, secret, json.token);
     expect(checked.reason).toBe("");
     return { json, claims: checked.claims!, header: checked.header! };
   };

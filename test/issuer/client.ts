@@ -10,7 +10,8 @@ import { Agent, fetch, type RequestInit, type Response, request as undiciRequest
  * loaded two-core machine, a synchronous PyJWT check or a GC pause that holds the event loop across
  * the 5 s mark makes the next request go out on the dead connection. Measured against workerd: a
  * request after the loop was held 4.98 s succeeds, after 5.00 s it fails, every time.
- * test/issuer/worker.test.ts holds the loop for longer than that and expects success.
+ * test/issuer/worker.test.ts holds the loop of a client thread (stalledClient.ts) for longer than that
+ * and expects success.
  */
 const freshConnections = new Agent({ pipelining: 0 });
 
@@ -21,8 +22,9 @@ export function request(url: string, init: RequestInit = {}): Promise<Response> 
 }
 
 /**
- * The status of a request whose answer is not read, on a fresh connection as `request` uses. For floods
- * of thousands of requests: undici's request API costs the test process half the CPU of fetch's.
+ * The status of a request whose answer is not read, on a fresh connection as `request` uses: undici's
+ * request API costs the test process half the CPU of fetch's. Floods of thousands of requests use
+ * rawHttp.ts's keptAliveStatuses instead.
  */
 export async function statusOf(
   url: string,

@@ -4,8 +4,8 @@ import { AUTH_FAILURES_PER_MINUTE } from "../../issuer/rateLimit";
 import { APP_ID, DOMAIN } from "./behaviour";
 import { inParallel, request, statusOf } from "./client";
 import { startProvider, type TestProvider } from "./oidc";
-import { verifyWithPyJwt } from "./pyjwt";
-import { httpRequest, RawConnection, rawExchange } from "./rawHttp";
+import { checkWithPyJwt } from "./pyjwt";
+import { httpRequest, keptAliveStatuses, RawConnection, rawExchange } from "./rawHttp";
 import type { RunningIssuer, StartIssuer } from "./targets";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -101,7 +101,7 @@ export function hostileBehaviour(label: string, start: StartIssuer): void {
     const found = await inParallel(cases, 4, async (c) => {
       const { status, json, raw } = await post(c.body, c.idToken ? await c.idToken() : key);
       if (status !== 200) return `${c.name}: got ${status} ${raw.slice(0, 240)}`;
-      const checked = verifyWithPyJwt(APP_ID, secret, json.token);
+      const checked = await checkWithPyJwt(APP_ID, secret, json.token);
       if (!checked.ok) return `${c.name}: PyJWT refused the token: ${checked.reason}`;
       try {
         c.check(checked.claims!);
@@ -644,42 +644,50 @@ export function hostileBehaviour(label: string, start: StartIssuer): void {
     });
 
     it("keeps serving a valid key from a fresh address after 10,000 failed sign-ins from distinct IPv6 /64s", async () => {
-      // A target of its own: this fills its failed sign-in table.
-      const flooded = await start(env());
-      try {
-        const attempt = (address: string, bearer: string) =>
-          statusOf(`${flooded.baseUrl}/v1/token`, {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${bearer}`,
-              "content-type": "application/json",
-              [flooded.clientHeader]: address,
-            },
-            body: withName("A"),
-          });
-        const wrong = "w".repeat(64);
-        // What nginx forwards for 10,000 clients, each in its own /64 (2001:db8:<i>:<j>::1).
-        const attackers = Array.from(
-          { length: 10_000 },
-          (_, i) => `2001:db8:${(i >> 8).toString(16)}:${(i & 255).toString(16)}::1`,
-        );
-        const statuses = await inParallel(attackers, 32, (address) => attempt(address, wrong));
-        expect(new Set(statuses)).toEqual(new Set([401]));
+      // The suite's target, last: the flood fills its failed sign-in table, evicting the few entries
+      // earlier tests left (their address, 127.0.0.1). Every address asserted on is one this test sends.
+      const attempt = (address: string, bearer: string) =>
+        statusOf(`${target.baseUrl}/v1/token`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${bearer}`,
+            "content-type": "application/json",
+            [target.clientHeader]: address,
+          },
+          body: withName("A"),
+        });
+      const wrong = "w".repeat(64);
+      // What nginx forwards for 10,000 clients, each in its own /64 (2001:db8:<i>:<j>::1).
+      const attackers = Array.from(
+        { length: 10_000 },
+        (_, i) => `2001:db8:${(i >> 8).toString(16)}:${(i & 255).toString(16)}::1`,
+      );
+      // On a few kept-alive connections, and without a body: workerd closes a connection whose
+      // request body the Worker left unread, as it does when it refuses the credentials.
+      const flood = attackers.map((address) =>
+        httpRequest([
+          "POST /v1/token HTTP/1.1",
+          "Host: issuer.test",
+          `Authorization: Bearer ${wrong}`,
+          "Content-Type: application/json",
+          `${target.clientHeader}: ${address}`,
+          "Content-Length: 0",
+        ]),
+      );
+      const statuses = await keptAliveStatuses(target.baseUrl, flood);
+      expect(new Set(statuses)).toEqual(new Set([401]));
 
-        expect(await attempt("2001:db8:ffff:1::7", key)).toBe(200); // a fresh address
-        expect(await attempt("198.51.100.77", key)).toBe(200);
-        expect(await attempt(attackers[0]!, key)).toBe(200); // one failure is not a block
-        // The limit still holds for an address that keeps guessing, however full the table.
-        const guesser = "2001:db8:ffff:2::9";
-        const guesses: number[] = [];
-        for (let i = 0; i <= AUTH_FAILURES_PER_MINUTE; i++) guesses.push(await attempt(guesser, wrong));
-        expect(guesses.slice(0, AUTH_FAILURES_PER_MINUTE)).toEqual(Array(AUTH_FAILURES_PER_MINUTE).fill(401));
-        expect(guesses.at(-1)).toBe(429);
-        expect(await attempt(guesser, key)).toBe(429);
-        expect(await attempt("2001:db8:ffff:3::1", key)).toBe(200);
-      } finally {
-        await flooded.stop();
-      }
+      expect(await attempt("2001:db8:ffff:1::7", key)).toBe(200); // a fresh address
+      expect(await attempt("198.51.100.77", key)).toBe(200);
+      expect(await attempt(attackers[0]!, key)).toBe(200); // one failure is not a block
+      // The limit still holds for an address that keeps guessing, however full the table.
+      const guesser = "2001:db8:ffff:2::9";
+      const guesses: number[] = [];
+      for (let i = 0; i <= AUTH_FAILURES_PER_MINUTE; i++) guesses.push(await attempt(guesser, wrong));
+      expect(guesses.slice(0, AUTH_FAILURES_PER_MINUTE)).toEqual(Array(AUTH_FAILURES_PER_MINUTE).fill(401));
+      expect(guesses.at(-1)).toBe(429);
+      expect(await attempt(guesser, key)).toBe(429);
+      expect(await attempt("2001:db8:ffff:3::1", key)).toBe(200);
     }, 180_000);
   });
 }

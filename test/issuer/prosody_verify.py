@@ -4,6 +4,9 @@ An implementation independent of jose: Debian's python3-jwt, run as /usr/bin/pyt
 Usage: JWT_APP_SECRET=... prosody_verify.py <app-id> <token>
 Prints the claims as JSON and exits 0 when Prosody would accept the token; otherwise prints why
 on stderr and exits 1.
+Or: prosody_verify.py --serve, which checks one token per line of standard input, each line
+{"appId", "secret", "token"}, and answers each with a line {"ok", "header", "claims"} or {"ok", "reason"}:
+one Python start for all the tokens of a test file instead of one per token.
 """
 
 import json
@@ -20,14 +23,16 @@ FEATURES = {
 }
 
 
+class Refused(Exception):
+    """Why Prosody would refuse the token."""
+
+
 def fail(reason):
-    print(reason, file=sys.stderr)
-    sys.exit(1)
+    raise Refused(reason)
 
 
-def main():
-    app_id, token = sys.argv[1], sys.argv[2]
-    secret = os.environ["JWT_APP_SECRET"]
+def check(app_id, secret, token):
+    """The token's header and claims when Prosody would accept it; raises Refused otherwise."""
     header = jwt.get_unverified_header(token)
     # luajwtjitsi: exactly one accepted algorithm, and "Invalid typ" without typ JWT.
     if header.get("alg") != "HS256":
@@ -64,7 +69,29 @@ def main():
     for key, value in features.items():
         if key not in FEATURES or not isinstance(value, bool):
             fail("context.features.%s is not a known feature with a boolean value" % key)
-    print(json.dumps({"header": header, "claims": claims}))
+    return {"header": header, "claims": claims}
+
+
+def serve():
+    for line in sys.stdin:
+        asked = json.loads(line)
+        try:
+            answer = {"ok": True, **check(asked["appId"], asked["secret"], asked["token"])}
+        except Refused as err:
+            answer = {"ok": False, "reason": str(err)}
+        except Exception as err:  # what makes the one-shot form exit 1 refuses the token here too
+            answer = {"ok": False, "reason": "%s: %s" % (type(err).__name__, err)}
+        print(json.dumps(answer), flush=True)
+
+
+def main():
+    if sys.argv[1:] == ["--serve"]:
+        return serve()
+    try:
+        print(json.dumps(check(sys.argv[1], os.environ["JWT_APP_SECRET"], sys.argv[2])))
+    except Refused as err:
+        print(err, file=sys.stderr)
+        sys.exit(1)
 
 
 main()
