@@ -192,6 +192,9 @@ describe("npm run render", { timeout: 60_000 }, () => {
     expect(refused.stderr).toContain(`Stack '${name}' has 1 invalid setting(s)`);
     expect(refused.stderr).toContain(`jitsi:jwtAppSecret is stored in plain text in ${name}.yaml;`);
     expect(refused.stderr).not.toContain("Pulumi.dev.yaml");
+    // The file's name reaches the program through the environment, for that run only: this process
+    // (and the next test file sharing it) gets its environment back.
+    expect(process.env.JITSI_STACK_FILE).toBeUndefined();
 
     writeFileSync(file, stringify(doc));
     try {

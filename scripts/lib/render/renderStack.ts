@@ -106,6 +106,8 @@ export async function renderStack(
   load: ProgramLoader = requireProgram,
 ) {
   // The program names the file in its messages (a plain-text secret "in <file>"); the CLI's is Pulumi.<stack>.yaml.
+  // Set for the program's run only: a caller in the same process (a test) gets its environment back.
+  const previousStackFile = process.env[STACK_FILE_ENV];
   process.env[STACK_FILE_ENV] = path.basename(stackFile);
   let run: OfflineRun;
   try {
@@ -114,6 +116,9 @@ export async function renderStack(
   } catch (error) {
     // Invalid settings, or a secret found unmarked: say what, without a stack trace.
     throw new OperationError(`render: ${(error as Error).message}`, { cause: error });
+  } finally {
+    if (previousStackFile === undefined) delete process.env[STACK_FILE_ENV];
+    else process.env[STACK_FILE_ENV] = previousStackFile;
   }
   const files = renderFiles(run);
 
