@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  chownSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -11,7 +11,6 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import os from "node:os";
 import { Readable } from "node:stream";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -40,6 +39,7 @@ import {
   TRANSIENT,
   withoutTransient,
 } from "../helpers/jitsi-tree";
+import { scratchDir } from "../helpers/scratch";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
 
 let sshd: SshdFixture;
@@ -57,14 +57,14 @@ beforeAll(async () => {
   // One real backup over SSH for the file; every test starts from a copy of the VM and the backup it
   // made, at the same paths, which is what a backup made in each test would give (only slower).
   vm = makeFakeVm(sshd);
-  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-"));
+  backups = scratchDir("jitsi-backups-");
   const result = await runBackup(
     { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
     { io: captureIo().io, now: () => new Date("2025-06-01T12:30:05Z") },
   );
   pristine = {
-    vm: mkdtempSync(path.join(os.tmpdir(), "jitsi-vm-pristine-")),
-    backups: mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-pristine-")),
+    vm: scratchDir("jitsi-vm-pristine-"),
+    backups: scratchDir("jitsi-backups-pristine-"),
     archive: result.archive,
   };
   copyTree(vm.root, pristine.vm);
@@ -149,7 +149,7 @@ function damageLiveData() {
   writeFileSync(inData("web/empty-file"), "not empty any more\n");
   chmodSync(inData("jigasi/group-writable.conf"), 0o600);
   // A bad edit as root also takes a container's file over; the restore gives it back to uid 1000.
-  execFileSync("chown", ["0:0", inData("web/acme/account.json")]);
+  chownSync(inData("web/acme/account.json"), 0, 0);
 }
 
 /** Secret values of the settings after the change: no output may show them either. */
