@@ -49,8 +49,15 @@ let archive: string;
 /** The VM and its backups right after one real backup, copied back before every test (see beforeEach). */
 let pristine: { vm: string; backups: string; archive: string };
 
-/** `cp -a`: keeps owners, modes, times and links, as the tests compare all of them. */
-const copyTree = (from: string, to: string) => execFileSync("cp", ["-a", `${from}/.`, to]);
+/**
+ * Makes each `to` folder a copy of its `from` with `cp -a` (owners, modes, times and links kept, as the tests
+ * compare all of them), emptying it first; one process for all pairs, as this runs before every test.
+ */
+function copyTrees(pairs: [from: string, to: string][]) {
+  const script =
+    'while [ $# -gt 0 ]; do find "$2" -mindepth 1 -delete && cp -a "$1/." "$2" || exit; shift 2; done';
+  execFileSync("sh", ["-c", script, "copyTrees", ...pairs.flat()]);
+}
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -67,8 +74,10 @@ beforeAll(async () => {
     backups: scratchDir("jitsi-backups-pristine-"),
     archive: result.archive,
   };
-  copyTree(vm.root, pristine.vm);
-  copyTree(backups, pristine.backups);
+  copyTrees([
+    [vm.root, pristine.vm],
+    [backups, pristine.backups],
+  ]);
 });
 afterAll(async () => {
   await sshd?.stop();
@@ -79,14 +88,10 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const [dir, from] of [
-    [vm.root, pristine.vm],
-    [backups, pristine.backups],
-  ] as const) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    copyTree(from, dir);
-  }
+  copyTrees([
+    [pristine.vm, vm.root],
+    [pristine.backups, backups],
+  ]);
   archive = pristine.archive;
 });
 
