@@ -12,7 +12,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { list } from "tar";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backupMain } from "../../scripts/backup";
 import { runBackup } from "../../scripts/lib/backup/backup";
 import { runMain } from "../../scripts/lib/shared/cli";
@@ -21,30 +21,12 @@ import { parseManifest } from "../../scripts/lib/archive/manifest";
 import { targetFromOutputs } from "../../scripts/lib/shared/ssh";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
-import { ENV_SECRETS, RELEASE, TRANSIENT } from "../helpers/jitsi-tree";
-import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
-import { startSshd, type SshdFixture } from "../helpers/sshd";
+import { ENV_SECRETS, growBigFile, RELEASE, TRANSIENT } from "../helpers/jitsi-tree";
+import { partialDownloadUnderWay, useFakeVmOverSsh } from "../helpers/jitsi-server";
 import { startProxy } from "../helpers/tcp-proxy";
 
 const ROOT = path.resolve(__dirname, "../..");
-let sshd: SshdFixture;
-let vm: FakeVm;
-let backups: string;
-
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-beforeEach(() => {
-  vm = makeFakeVm(sshd);
-  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-"));
-});
-afterEach(() => {
-  vm.remove();
-  rmSync(backups, { recursive: true, force: true });
-});
+const fixture = useFakeVmOverSsh();
 
 const at = (iso: string) => () => new Date(iso);
 const captureText = (lines: string[]) => lines.join("\n");
@@ -56,15 +38,15 @@ async function archiveNames(file: string): Promise<string[]> {
 }
 
 describe("backup", () => {
-  it("writes backups/<stack>/<UTC time>.tar.gz, mode 0600, with a manifest that matches it", async () => {
+  it("writes fixture.backups/<stack>/<UTC time>.tar.gz, mode 0600, with a manifest that matches it", async () => {
     const { io, out } = captureIo();
     const result = await runBackup(
-      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 },
       { io, now: at("2025-06-01T12:30:05.250Z") },
     );
-    expect(result.archive).toBe(path.join(backups, "dev", "2025-06-01T12-30-05Z.tar.gz"));
+    expect(result.archive).toBe(path.join(fixture.backups, "dev", "2025-06-01T12-30-05Z.tar.gz"));
     expect(statSync(result.archive).mode & 0o777).toBe(0o600);
-    const manifestFile = path.join(backups, "dev", "2025-06-01T12-30-05Z.manifest.json");
+    const manifestFile = path.join(fixture.backups, "dev", "2025-06-01T12-30-05Z.manifest.json");
     expect(statSync(manifestFile).mode & 0o777).toBe(0o600);
     const manifest = parseManifest(readFileSync(manifestFile, "utf8"));
     expect(manifest).toMatchObject({
@@ -91,11 +73,16 @@ describe("backup", () => {
 
   it("holds the data and, for comparison, .env and the release file: not the checkout, managed-config, lost+found or restore leftovers", async () => {
     // What earlier restores leave beside the data on the volume.
-    mkdirSync(path.join(vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web"), { recursive: true });
-    writeFileSync(path.join(vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web/old"), "old\n");
-    mkdirSync(path.join(vm.stateDir, ".config.restore.AbC123"));
+    mkdirSync(path.join(fixture.vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web"), {
+      recursive: true,
+    });
+    writeFileSync(
+      path.join(fixture.vm.stateDir, "config.before-restore-2025-05-01T00-00-00Z/web/old"),
+      "old\n",
+    );
+    mkdirSync(path.join(fixture.vm.stateDir, ".config.restore.AbC123"));
     const result = await runBackup(
-      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 },
       { io: captureIo().io },
     );
     const names = await archiveNames(result.archive);
@@ -105,7 +92,7 @@ describe("backup", () => {
 
   it("leaves out logs, scratch files and recordings, but keeps the directories the containers mount", async () => {
     const result = await runBackup(
-      { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
+      { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 },
       { io: captureIo().io },
     );
     const names = await archiveNames(result.archive);
@@ -117,42 +104,50 @@ describe("backup", () => {
   });
 
   it("fails, naming the reason, and writes nothing when the VM has no state/config (volume not mounted)", async () => {
-    rmSync(vm.configDir, { recursive: true });
+    rmSync(fixture.vm.configDir, { recursive: true });
     await expect(
-      runBackup({ stack: "dev", target: vm.target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+      runBackup(
+        { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 },
+        { io: captureIo().io },
+      ),
     ).rejects.toThrow(
       /state\/config is not a directory, so there is no data to back up; is the state volume mounted at .*\/state\?.*No backup was written/,
     );
-    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+    expect(readdirSync(path.join(fixture.backups, "dev"))).toEqual([]);
   });
 
   it("fails, naming the reason, and writes nothing when the VM has no Jitsi directory", async () => {
-    const target = { ...vm.target, jitsiDir: path.join(vm.opt, "nope") };
+    const target = { ...fixture.vm.target, jitsiDir: path.join(fixture.vm.opt, "nope") };
     await expect(
-      runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+      runBackup({ stack: "dev", target, backupsDir: fixture.backups, keep: 5 }, { io: captureIo().io }),
     ).rejects.toThrow(/nope does not exist on .*No backup was written/);
-    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+    expect(readdirSync(path.join(fixture.backups, "dev"))).toEqual([]);
   });
 
   it("fails and writes nothing when the download is cut short", async () => {
-    const proxy = await startProxy({ targetPort: sshd.port, cutAfterBytes: 400_000 });
+    growBigFile(fixture.vm.jitsiDir); // the archive is longer than the cut
+    const proxy = await startProxy({ targetPort: fixture.sshd.port, cutAfterBytes: 400_000 });
     try {
-      const target = { ...vm.target, port: proxy.port, knownHosts: sshd.knownHostsFor(proxy.port) };
+      const target = {
+        ...fixture.vm.target,
+        port: proxy.port,
+        knownHosts: fixture.sshd.knownHostsFor(proxy.port),
+      };
       await expect(
-        runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+        runBackup({ stack: "dev", target, backupsDir: fixture.backups, keep: 5 }, { io: captureIo().io }),
       ).rejects.toThrow(/SSH connection to 127.0.0.1 failed or dropped.*No backup was written/);
-      expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+      expect(readdirSync(path.join(fixture.backups, "dev"))).toEqual([]);
     } finally {
       await proxy.close();
     }
   });
 
   it("fails when the host key is not the one trusted", async () => {
-    const target = { ...vm.target, knownHosts: sshd.knownHostsFor(1) };
+    const target = { ...fixture.vm.target, knownHosts: fixture.sshd.knownHostsFor(1) };
     await expect(
-      runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io: captureIo().io }),
+      runBackup({ stack: "dev", target, backupsDir: fixture.backups, keep: 5 }, { io: captureIo().io }),
     ).rejects.toThrow(/SSH connection .* failed or dropped \(.*[Hh]ost key/);
-    expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+    expect(readdirSync(path.join(fixture.backups, "dev"))).toEqual([]);
   });
 
   describe("pins the VM's host key from the stack's sshHostPublicKey output", () => {
@@ -177,16 +172,21 @@ describe("backup", () => {
         sampleOutputs({ sshHost: "127.0.0.1", sshHostPublicKey: hostPublicKey }),
         {},
       ),
-      port: sshd.port,
-      user: sshd.user,
-      identity: sshd.identity,
-      jitsiDir: vm.jitsiDir,
+      port: fixture.sshd.port,
+      user: fixture.sshd.user,
+      identity: fixture.sshd.identity,
+      jitsiDir: fixture.vm.jitsiDir,
     });
 
     it("backs up when the VM shows the pinned key, and removes the temporary known_hosts", async () => {
       const { io, err } = captureIo();
       const result = await runBackup(
-        { stack: "dev", target: stackTarget(sshd.hostPublicKey), backupsDir: backups, keep: 5 },
+        {
+          stack: "dev",
+          target: stackTarget(fixture.sshd.hostPublicKey),
+          backupsDir: fixture.backups,
+          keep: 5,
+        },
         { io },
       );
       expect(existsSync(result.archive)).toBe(true);
@@ -201,31 +201,31 @@ describe("backup", () => {
       rmSync(other, { recursive: true });
       await expect(
         runBackup(
-          { stack: "dev", target: stackTarget(otherKey), backupsDir: backups, keep: 5 },
+          { stack: "dev", target: stackTarget(otherKey), backupsDir: fixture.backups, keep: 5 },
           { io: captureIo().io },
         ),
       ).rejects.toThrow(
         /host-key mismatch: the SSH host key of 127\.0\.0\.1 is not the one pinned by the stack's sshHostPublicKey output.*No backup was written/,
       );
-      expect(readdirSync(path.join(backups, "dev"))).toEqual([]);
+      expect(readdirSync(path.join(fixture.backups, "dev"))).toEqual([]);
       expect(readdirSync(tmp)).toEqual([]);
     });
 
     it("says the host key is trusted on first use when nothing pins it", async () => {
       const { io, err } = captureIo();
       // Port 1 refuses at once, so ssh never records a key in ~/.ssh/known_hosts.
-      const target = { host: "127.0.0.1", port: 1, user: sshd.user, jitsiDir: vm.jitsiDir };
-      await expect(runBackup({ stack: "dev", target, backupsDir: backups, keep: 5 }, { io })).rejects.toThrow(
-        /failed or dropped/,
-      );
+      const target = { host: "127.0.0.1", port: 1, user: fixture.sshd.user, jitsiDir: fixture.vm.jitsiDir };
+      await expect(
+        runBackup({ stack: "dev", target, backupsDir: fixture.backups, keep: 5 }, { io }),
+      ).rejects.toThrow(/failed or dropped/);
       expect(err.filter((l) => /trusted on first use/.test(l))).toEqual([
         "The VM's SSH host key is trusted on first use (accept-new): pass --known-hosts FILE, or deploy a stack that exports sshHostPublicKey, to pin it.",
       ]);
     });
   });
 
-  it("keeps exactly the newest N backups and leaves other files alone", async () => {
-    const dir = path.join(backups, "dev");
+  it("keeps exactly the newest N fixture.backups and leaves other files alone", async () => {
+    const dir = path.join(fixture.backups, "dev");
     const stamps = [
       "2025-06-01T00:00:00Z",
       "2025-06-02T00:00:00Z",
@@ -235,7 +235,7 @@ describe("backup", () => {
     for (const [i, stamp] of stamps.entries()) {
       if (i === 1) writeFileSync(path.join(dir, "notes.txt"), "mine");
       await runBackup(
-        { stack: "dev", target: vm.target, backupsDir: backups, keep: 2 },
+        { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 2 },
         { io: captureIo().io, now: at(stamp) },
       );
     }
@@ -249,8 +249,8 @@ describe("backup", () => {
   });
 
   it("keeps the newest 10 when --keep is not given", async () => {
-    const dir = path.join(backups, "dev");
-    // Ten earlier backups (names are all retention reads), then one real backup through the CLI: 11 in all.
+    const dir = path.join(fixture.backups, "dev");
+    // Ten earlier fixture.backups (names are all retention reads), then one real backup through the CLI: 11 in all.
     const old = Array.from({ length: 10 }, (_, i) => `2020-01-${String(i + 1).padStart(2, "0")}T00-00-00Z`);
     mkdirSync(dir, { recursive: true });
     for (const stamp of old) {
@@ -260,7 +260,12 @@ describe("backup", () => {
     const capture = captureIo();
     const pulumi = fakePulumi({});
     const code = await runMain(
-      () => backupMain(["--stack", "dev", "--out", backups, ...vm.targetFlags], capture.io, pulumi.run),
+      () =>
+        backupMain(
+          ["--stack", "dev", "--out", fixture.backups, ...fixture.vm.targetFlags],
+          capture.io,
+          pulumi.run,
+        ),
       capture.io,
     );
     expect(code).toBe(0);
@@ -276,14 +281,14 @@ describe("backup", () => {
   });
 
   it("refuses to overwrite a backup made in the same second", async () => {
-    const options = { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 };
+    const options = { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 };
     const first = await runBackup(options, { io: captureIo().io, now: at("2025-06-01T00:00:00Z") });
     const sum = await sha256File(first.archive);
     await expect(
       runBackup(options, { io: captureIo().io, now: at("2025-06-01T00:00:00.5Z") }),
     ).rejects.toThrow(/already exists/);
     expect(await sha256File(first.archive)).toBe(sum);
-    expect(readdirSync(path.join(backups, "dev")).sort()).toEqual([
+    expect(readdirSync(path.join(fixture.backups, "dev")).sort()).toEqual([
       "2025-06-01T00-00-00Z.manifest.json",
       "2025-06-01T00-00-00Z.tar.gz",
     ]);
@@ -291,9 +296,10 @@ describe("backup", () => {
 });
 
 describe("backup interrupted mid-transfer", () => {
-  // A throttled proxy makes the 2 MiB download take seconds, so the process can be killed during it.
+  // A throttled proxy makes a 2 MiB download take seconds, so the process can be killed during it.
   async function startSlowBackup() {
-    const proxy = await startProxy({ targetPort: sshd.port, bytesPerSecond: 200_000 });
+    growBigFile(fixture.vm.jitsiDir);
+    const proxy = await startProxy({ targetPort: fixture.sshd.port, bytesPerSecond: 200_000 });
     const child = spawn(
       process.execPath,
       [
@@ -303,32 +309,16 @@ describe("backup interrupted mid-transfer", () => {
         "--stack",
         "dev",
         "--out",
-        backups,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(proxy.port),
-        "--user",
-        sshd.user,
-        "--identity",
-        sshd.identity,
-        "--known-hosts",
-        sshd.knownHostsFor(proxy.port),
-        "--jitsi-dir",
-        vm.jitsiDir,
+        fixture.backups,
+        ...fixture.vm.targetFlagsThrough(proxy.port),
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
     const exit = new Promise<number | null>((resolve) =>
       child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGKILL" ? -9 : null))),
     );
-    const dir = path.join(backups, "dev");
-    // Wait until part of the archive has arrived.
-    for (let i = 0; i < 300; i += 1) {
-      const partial = existsSync(dir) && readdirSync(dir).find((n) => n.endsWith(".partial"));
-      if (partial && statSync(path.join(dir, partial)).size > 100_000) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const dir = path.join(fixture.backups, "dev");
+    await partialDownloadUnderWay(dir);
     return { child, exit, dir, proxy };
   }
 
@@ -353,7 +343,10 @@ describe("backup interrupted mid-transfer", () => {
       await exit;
       expect(readdirSync(dir).filter(looksLikeBackup)).toEqual([]);
       const io = captureIo();
-      await runBackup({ stack: "dev", target: vm.target, backupsDir: backups, keep: 5 }, { io: io.io });
+      await runBackup(
+        { stack: "dev", target: fixture.vm.target, backupsDir: fixture.backups, keep: 5 },
+        { io: io.io },
+      );
       expect(io.err.join("\n")).toMatch(/Removed \..*\.partial, left by an earlier run that was killed/);
       expect(readdirSync(dir).filter((n) => n.endsWith(".partial"))).toEqual([]);
     } finally {

@@ -1,27 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { VM_LAYOUT } from "../../config/versions";
 import { RECORDER_LAYOUT } from "../../infra/render/recorder";
 import { pendingOn, pendingWarning, recordingsDir } from "../../scripts/lib/recording/recordings";
 import { runTeardown } from "../../scripts/lib/teardown/teardown";
 import { fakePulumi, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
-import { type FakeVm, makeFakeVm } from "../helpers/jitsi-server";
-import { type SshdFixture, startSshd } from "../helpers/sshd";
+import { useFakeVmOverSsh } from "../helpers/jitsi-server";
 
-let sshd: SshdFixture;
-let vm: FakeVm;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-beforeEach(() => {
-  vm = makeFakeVm(sshd);
-});
-afterEach(() => vm.remove());
+const fixture = useFakeVmOverSsh();
 
 describe("recordings a recorder still holds", () => {
   it("are looked for where the recorder's Jibri writes them", () => {
@@ -29,15 +17,15 @@ describe("recordings a recorder still holds", () => {
   });
 
   it("are listed over SSH (a real sshd standing in for a recorder), with failed uploads marked", async () => {
-    const dir = recordingsDir(vm.jitsiDir);
-    expect(dir).toBe(path.join(vm.jitsiDir, "state/config/storage/jibri/recordings"));
+    const dir = recordingsDir(fixture.vm.jitsiDir);
+    expect(dir).toBe(path.join(fixture.vm.jitsiDir, "state/config/storage/jibri/recordings"));
     mkdirSync(path.join(dir, "sessionone"), { recursive: true });
     writeFileSync(path.join(dir, "sessionone", "room_2026-11-30-10-00-00.mp4"), Buffer.alloc(64 * 1024));
     mkdirSync(path.join(dir, "sessiontwo"));
     writeFileSync(path.join(dir, "sessiontwo", "room_2026-11-30-11-00-00.mp4"), Buffer.alloc(8 * 1024));
     writeFileSync(path.join(dir, "sessiontwo", ".upload-failed"), "2026-11-30T11:05:00Z refused\n");
 
-    const sessions = await pendingOn(vm.target);
+    const sessions = await pendingOn(fixture.vm.target);
     expect(sessions.map((s) => [s.session, s.failed])).toEqual([
       ["sessionone", false],
       ["sessiontwo", true],
@@ -46,7 +34,7 @@ describe("recordings a recorder still holds", () => {
   });
 
   it("are none on a recorder that has not recorded yet (no recordings directory)", async () => {
-    expect(await pendingOn(vm.target)).toEqual([]);
+    expect(await pendingOn(fixture.vm.target)).toEqual([]);
   });
 });
 

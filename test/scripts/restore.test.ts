@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  chownSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -11,7 +11,6 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import os from "node:os";
 import { Readable } from "node:stream";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -40,6 +39,7 @@ import {
   TRANSIENT,
   withoutTransient,
 } from "../helpers/jitsi-tree";
+import { scratchDir } from "../helpers/scratch";
 import { startSshd, type SshdFixture } from "../helpers/sshd";
 
 let sshd: SshdFixture;
@@ -49,26 +49,35 @@ let archive: string;
 /** The VM and its backups right after one real backup, copied back before every test (see beforeEach). */
 let pristine: { vm: string; backups: string; archive: string };
 
-/** `cp -a`: keeps owners, modes, times and links, as the tests compare all of them. */
-const copyTree = (from: string, to: string) => execFileSync("cp", ["-a", `${from}/.`, to]);
+/**
+ * Makes each `to` folder a copy of its `from` with `cp -a` (owners, modes, times and links kept, as the tests
+ * compare all of them), emptying it first; one process for all pairs, as this runs before every test.
+ */
+function copyTrees(pairs: [from: string, to: string][]) {
+  const script =
+    'while [ $# -gt 0 ]; do find "$2" -mindepth 1 -delete && cp -a "$1/." "$2" || exit; shift 2; done';
+  execFileSync("sh", ["-c", script, "copyTrees", ...pairs.flat()]);
+}
 
 beforeAll(async () => {
   sshd = await startSshd();
   // One real backup over SSH for the file; every test starts from a copy of the VM and the backup it
   // made, at the same paths, which is what a backup made in each test would give (only slower).
   vm = makeFakeVm(sshd);
-  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-"));
+  backups = scratchDir("jitsi-backups-");
   const result = await runBackup(
     { stack: "dev", target: vm.target, backupsDir: backups, keep: 5 },
     { io: captureIo().io, now: () => new Date("2025-06-01T12:30:05Z") },
   );
   pristine = {
-    vm: mkdtempSync(path.join(os.tmpdir(), "jitsi-vm-pristine-")),
-    backups: mkdtempSync(path.join(os.tmpdir(), "jitsi-backups-pristine-")),
+    vm: scratchDir("jitsi-vm-pristine-"),
+    backups: scratchDir("jitsi-backups-pristine-"),
     archive: result.archive,
   };
-  copyTree(vm.root, pristine.vm);
-  copyTree(backups, pristine.backups);
+  copyTrees([
+    [vm.root, pristine.vm],
+    [backups, pristine.backups],
+  ]);
 });
 afterAll(async () => {
   await sshd?.stop();
@@ -79,14 +88,10 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const [dir, from] of [
-    [vm.root, pristine.vm],
-    [backups, pristine.backups],
-  ] as const) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    copyTree(from, dir);
-  }
+  copyTrees([
+    [pristine.vm, vm.root],
+    [pristine.backups, backups],
+  ]);
   archive = pristine.archive;
 });
 
@@ -149,7 +154,7 @@ function damageLiveData() {
   writeFileSync(inData("web/empty-file"), "not empty any more\n");
   chmodSync(inData("jigasi/group-writable.conf"), 0o600);
   // A bad edit as root also takes a container's file over; the restore gives it back to uid 1000.
-  execFileSync("chown", ["0:0", inData("web/acme/account.json")]);
+  chownSync(inData("web/acme/account.json"), 0, 0);
 }
 
 /** Secret values of the settings after the change: no output may show them either. */

@@ -6,43 +6,29 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { teardownMain } from "../../scripts/teardown";
 import { runMain } from "../../scripts/lib/shared/cli";
 import { checkBackup } from "../../scripts/lib/restore/restore";
 import { manifestPathFor, parseManifest } from "../../scripts/lib/archive/manifest";
 import { fakePulumi, resource, sampleOutputs } from "../helpers/fake-pulumi";
 import { captureIo } from "../helpers/io";
-import { makeFakeVm, type FakeVm } from "../helpers/jitsi-server";
-import { startSshd, type SshdFixture } from "../helpers/sshd";
+import { partialDownloadUnderWay, useFakeVmOverSsh } from "../helpers/jitsi-server";
+import { growBigFile } from "../helpers/jitsi-tree";
 import { startProxy } from "../helpers/tcp-proxy";
 
-let sshd: SshdFixture;
-let vm: FakeVm;
-let backups: string;
-
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-beforeEach(() => {
-  vm = makeFakeVm(sshd);
-  backups = mkdtempSync(path.join(os.tmpdir(), "jitsi-teardown-"));
-});
-afterEach(() => {
-  vm.remove();
-  rmSync(backups, { recursive: true, force: true });
-});
+const fixture = useFakeVmOverSsh();
 
 /** The sshd stands in for the VM that the stack outputs would name. */
-const targetFlags = () => ["--out", backups, ...vm.targetFlags];
+const targetFlags = () => ["--out", fixture.backups, ...fixture.vm.targetFlags];
+
+/** The flags without --known-hosts and its file, so that the host key is pinned from the stack outputs. */
+const withoutKnownHosts = (flags: string[]) =>
+  flags.filter((_, i, all) => all[i] !== "--known-hosts" && all[i - 1] !== "--known-hosts");
 
 /** Outputs of a stack whose VM is the sshd on 127.0.0.1 (so --host 127.0.0.1 names the stack's own VM). */
 const localOutputs = (overrides: Parameters<typeof sampleOutputs>[0] = {}) =>
@@ -59,8 +45,8 @@ async function teardown(
 }
 
 const backupFiles = () =>
-  existsSync(path.join(backups, "dev"))
-    ? readdirSync(path.join(backups, "dev")).filter((n) => n.endsWith(".tar.gz"))
+  existsSync(path.join(fixture.backups, "dev"))
+    ? readdirSync(path.join(fixture.backups, "dev")).filter((n) => n.endsWith(".tar.gz"))
     : [];
 
 describe("teardown", () => {
@@ -88,7 +74,7 @@ describe("teardown", () => {
       "pulumi stack export --stack dev",
     ]);
     expect(result.text()).not.toContain(sampleOutputs().jwtAppSecret);
-    const archive = path.join(backups, "dev", backupFiles()[0]!);
+    const archive = path.join(fixture.backups, "dev", backupFiles()[0]!);
     expect(result.err).toContain(
       `  To bring its data (certificates, Prosody's data) into the stack once it is deployed again: npm run restore -- --stack dev --from ${archive}`,
     );
@@ -98,7 +84,7 @@ describe("teardown", () => {
     const pulumi = fakePulumi({ outputs: localOutputs() });
     const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
     expect(result.code).toBe(0);
-    const archive = path.join(backups, "dev", backupFiles()[0]!);
+    const archive = path.join(fixture.backups, "dev", backupFiles()[0]!);
     const { manifest, info } = await checkBackup({
       archive,
       manifest: manifestPathFor(archive),
@@ -170,13 +156,13 @@ describe("teardown", () => {
     expect(questions).toEqual([]);
     expect(pulumi.calls).toEqual(["pulumi stack output --json --show-secrets --stack dev"]);
     expect(backupFiles()).toEqual([]);
-    expect(existsSync(path.join(backups, "dev"))).toBe(false);
+    expect(existsSync(path.join(fixture.backups, "dev"))).toBe(false);
   });
 
   it("stops before destroying when the backup fails, and names --skip-backup", async () => {
     const pulumi = fakePulumi({ outputs: localOutputs() });
     const flags = targetFlags();
-    flags[flags.indexOf("--jitsi-dir") + 1] = path.join(vm.opt, "missing");
+    flags[flags.indexOf("--jitsi-dir") + 1] = path.join(fixture.vm.opt, "missing");
     const result = await teardown(["--stack", "dev", "--yes", ...flags], pulumi);
     expect(result.code).toBe(1);
     expect(result.err.join("\n")).toMatch(/backup failed: .*missing does not exist.*pass --skip-backup/);
@@ -185,7 +171,7 @@ describe("teardown", () => {
 
   it("stops when SSH is closed, naming jitsi:adminCidrs", async () => {
     const pulumi = fakePulumi({ outputs: sampleOutputs({ sshCommand: undefined }) });
-    const result = await teardown(["--stack", "dev", "--yes", "--out", backups], pulumi);
+    const result = await teardown(["--stack", "dev", "--yes", "--out", fixture.backups], pulumi);
     expect(result.code).toBe(1);
     expect(result.err.join("\n")).toMatch(/add your IP to jitsi:adminCidrs.*--skip-backup/);
     expect(pulumi.calls.some((c) => c.includes("destroy"))).toBe(false);
@@ -285,13 +271,13 @@ describe("teardown", () => {
   });
 
   it("records the stack's Jitsi release in the backup manifest when the VM has no release file", async () => {
-    rmSync(path.join(vm.jitsiDir, ".jitsi-stack-release.json"));
+    rmSync(path.join(fixture.vm.jitsiDir, ".jitsi-stack-release.json"));
     const pulumi = fakePulumi({ outputs: localOutputs() });
     const result = await teardown(["--stack", "dev", "--yes", ...targetFlags()], pulumi);
     expect(result.code).toBe(0);
     const [archive] = backupFiles();
     const manifest = parseManifest(
-      readFileSync(manifestPathFor(path.join(backups, "dev", archive!)), "utf8"),
+      readFileSync(manifestPathFor(path.join(fixture.backups, "dev", archive!)), "utf8"),
     );
     expect(manifest.jitsiRelease).toEqual({
       tag: "stable-11146-2",
@@ -300,10 +286,8 @@ describe("teardown", () => {
   });
 
   it("pins the stack's host key for its own --host, and stops on a host-key mismatch before destroying", async () => {
-    const pinned = targetFlags().filter(
-      (_, i, all) => all[i] !== "--known-hosts" && all[i - 1] !== "--known-hosts",
-    );
-    const good = fakePulumi({ outputs: localOutputs({ sshHostPublicKey: sshd.hostPublicKey }) });
+    const pinned = withoutKnownHosts(targetFlags());
+    const good = fakePulumi({ outputs: localOutputs({ sshHostPublicKey: fixture.sshd.hostPublicKey }) });
     const ok = await teardown(["--stack", "dev", "--yes", ...pinned], good);
     expect(ok.code).toBe(0);
     expect(ok.err.join("\n")).not.toMatch(/trusted on first use/);
@@ -327,24 +311,22 @@ describe("teardown", () => {
     // A stand-in `pulumi` on PATH: teardown reads the outputs before the backup and calls nothing else by then.
     writeFileSync(
       path.join(scratch, "outputs.json"),
-      JSON.stringify(localOutputs({ sshHostPublicKey: sshd.hostPublicKey })),
+      JSON.stringify(localOutputs({ sshHostPublicKey: fixture.sshd.hostPublicKey })),
     );
     writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\ncat '${path.join(scratch, "outputs.json")}'\n`, {
       mode: 0o755,
     });
-    const proxy = await startProxy({ targetPort: sshd.port, bytesPerSecond: 200_000 });
+    growBigFile(fixture.vm.jitsiDir); // at 200 kB/s, the backup is still downloading when SIGTERM comes
+    const proxy = await startProxy({ targetPort: fixture.sshd.port, bytesPerSecond: 200_000 });
     try {
-      const flags = ["--port", String(proxy.port), "--user", sshd.user, "--identity", sshd.identity];
+      // The host key is pinned from the outputs, as the stack's own VM: no --known-hosts.
+      const flags = withoutKnownHosts(fixture.vm.targetFlagsThrough(proxy.port));
       const child = spawn(
         process.execPath,
         ["--require", "esbuild-register", "scripts/teardown.ts", "--stack", "dev", "--yes"].concat([
           "--out",
-          backups,
-          "--host",
-          "127.0.0.1",
+          fixture.backups,
           ...flags,
-          "--jitsi-dir",
-          vm.jitsiDir,
         ]),
         {
           cwd: path.resolve(__dirname, "../.."),
@@ -353,12 +335,8 @@ describe("teardown", () => {
         },
       );
       const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      const dir = path.join(backups, "dev");
-      for (let i = 0; i < 300; i += 1) {
-        const partial = existsSync(dir) && readdirSync(dir).find((n) => n.endsWith(".partial"));
-        if (partial && statSync(path.join(dir, partial)).size > 100_000) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const dir = path.join(fixture.backups, "dev");
+      await partialDownloadUnderWay(dir);
       expect(readdirSync(tmp).filter((n) => n.startsWith("jitsi-known-hosts-"))).toHaveLength(1);
       child.kill("SIGTERM");
       expect(await exit).toBe(143);

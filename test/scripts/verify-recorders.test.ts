@@ -1,32 +1,20 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { recordingsDir } from "../../scripts/lib/recording/recordings";
 import { recorderChecks } from "../../scripts/lib/verify/recorders";
 import { jibriHealth } from "../helpers/jitsiApi";
-import { type FakeVm, makeFakeVm } from "../helpers/jitsi-server";
-import { type SshdFixture, startSshd } from "../helpers/sshd";
+import { useFakeVmOverSsh } from "../helpers/jitsi-server";
 
 /**
  * verify's recorder rows over a real SSH connection (sshd on 127.0.0.1 standing in for a recorder).
  * Docker does not run here: the recorder's docker is a script that answers as Jibri's health API and the
  * upload script's --check do (both tested for real elsewhere: test/infra/vm/recordingUpload.test.ts).
  */
-let sshd: SshdFixture;
-let vm: FakeVm;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-beforeEach(() => {
-  vm = makeFakeVm(sshd);
-});
-afterEach(() => vm.remove());
+const fixture = useFakeVmOverSsh();
 
 function fakeDocker(health: string | undefined, check: { ok: boolean; text: string }): string {
-  const file = path.join(vm.root, "bin", "docker");
+  const file = path.join(fixture.vm.root, "bin", "docker");
   writeFileSync(
     file,
     [
@@ -50,8 +38,8 @@ describe("verify's recorder rows", () => {
       ok: true,
       text: "bucket meet-recordings at https://fsn1.your-objectstorage.com is writable",
     });
-    mkdirSync(path.join(recordingsDir(vm.jitsiDir), "waitingsession"), { recursive: true });
-    const rows = await recorderChecks([{ name: "recorder-1", ssh: vm.target, docker }]);
+    mkdirSync(path.join(recordingsDir(fixture.vm.jitsiDir), "waitingsession"), { recursive: true });
+    const rows = await recorderChecks([{ name: "recorder-1", ssh: fixture.vm.target, docker }]);
     expect(rows).toEqual([
       { name: "recorder-1: Jibri registered and healthy", ok: true, detail: "IDLE, HEALTHY" },
       {
@@ -70,7 +58,7 @@ describe("verify's recorder rows", () => {
 
   it("fail for a Jibri that reports itself unhealthy, and show it busy as it says", async () => {
     const docker = fakeDocker(jibriHealth("BUSY", "UNHEALTHY"), { ok: true, text: "writable" });
-    const rows = await recorderChecks([{ name: "recorder-1", ssh: vm.target, docker }]);
+    const rows = await recorderChecks([{ name: "recorder-1", ssh: fixture.vm.target, docker }]);
     expect(rows[0]).toEqual({
       name: "recorder-1: Jibri registered and healthy",
       ok: false,
@@ -83,7 +71,7 @@ describe("verify's recorder rows", () => {
       ok: false,
       text: "recording-upload: bucket meet-recordings at https://fsn1.your-objectstorage.com is not writable: the bucket refused the access key",
     });
-    const rows = await recorderChecks([{ name: "recorder-2", ssh: vm.target, docker }]);
+    const rows = await recorderChecks([{ name: "recorder-2", ssh: fixture.vm.target, docker }]);
     expect(rows.map((r) => [r.name, r.ok])).toEqual([
       ["recorder-2: Jibri registered and healthy", false],
       ["recorder-2: bucket writable with its keys", false],
@@ -95,7 +83,7 @@ describe("verify's recorder rows", () => {
 
   it("fail for a recorder SSH cannot reach", async () => {
     const rows = await recorderChecks([
-      { name: "recorder-3", ssh: { ...vm.target, port: 1 }, docker: "/nonexistent" },
+      { name: "recorder-3", ssh: { ...fixture.vm.target, port: 1 }, docker: "/nonexistent" },
     ]);
     expect(rows).toEqual([expect.objectContaining({ name: "recorder-3: reachable over SSH", ok: false })]);
   });
