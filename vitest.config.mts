@@ -9,6 +9,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Files share their worker process instead of a fresh one each: a fresh fork loads vitest, the
+    // Pulumi SDK and the helpers again (about 1 s of CPU a file, a minute a run). Each file must leave
+    // the process as it found it, which test/setup/sharedWorker.ts checks after every file.
+    isolate: false,
+    setupFiles: ["test/setup/sharedWorker.ts"],
     // Vitest's default is one file at a time on two cores (cores - 1). Most files wait on the
     // processes they drive (sshd, Prosody, workerd, the scripts), so two at a time use both cores.
     maxWorkers: Math.max(availableParallelism() - 1, 2),
@@ -18,10 +23,6 @@ export default defineConfig({
         test: {
           name: "unit",
           include: unit,
-          // The files that start no process (test/setup/unitTests.mts) share their worker's module cache:
-          // each loads the Pulumi SDK (1-1.5 s) once per worker instead of once per file. None of them
-          // sets environment variables, globals or fake timers, and each program run sets its own mocks.
-          isolate: false,
         },
       },
       {
