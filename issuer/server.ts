@@ -51,14 +51,27 @@ export function clientOf(peer: Peer, realIp: string | null): string {
 export const clientAddress = (peer: string | undefined, realIp: string | null): string =>
   clientOf(peerOf(peer), realIp);
 
+type Header = (name: string) => string | null;
+
+/**
+ * Whether the whole body waits in the request's buffer: its declared Content-Length is there. With
+ * that framing the parser passes on exactly the declared bytes; a chunked body never qualifies.
+ */
+function bodyBuffered(req: http.IncomingMessage, header: Header): boolean {
+  const declared = header("content-length");
+  return declared !== null && header("transfer-encoding") === null && req.readableLength === Number(declared);
+}
+
 /**
  * Collects at most one byte over the cap, so the core can refuse an oversized body without buffering
  * it all. A client that hangs up mid-body gets a 400 (it will not see it, but the log says why).
  */
-function readCapped(req: http.IncomingMessage): Promise<Uint8Array> {
+function readCapped(req: http.IncomingMessage, header: Header): Promise<Uint8Array> {
   // Usually the whole body came with the headers and waits in the stream's buffer: take it as it is,
-  // without the listeners and the turns of the event loop that streaming it would cost.
-  if (req.complete && !req.destroyed && !req.readableDidRead) {
+  // without the listeners and the turns of the event loop that streaming it would cost. Node marks
+  // the request complete only in a later callback of its parser, after the handler's promises have
+  // run: a body of the declared length is whole already (the parser passes no byte past it).
+  if (!req.destroyed && !req.readableDidRead && (req.complete || bodyBuffered(req, header))) {
     const buffered = req.read() as Buffer | null;
     return Promise.resolve(buffered === null ? new Uint8Array(0) : buffered.subarray(0, MAX_BODY_BYTES + 1));
   }
@@ -147,8 +160,6 @@ function rawResponse(err: HttpError): string {
     body,
   ].join("\r\n");
 }
-
-type Header = (name: string) => string | null;
 
 /** Refusals of the request's framing, which the core never sees: it speaks of headers and bodies. */
 function framingRefusal(req: http.IncomingMessage, header: Header): HttpError | undefined {
@@ -253,7 +264,7 @@ export function createNodeServer(issuer: Issuer, options: NodeServerOptions): ht
                 res.writeContinue();
                 awaitingContinue = false;
               }
-              return readCapped(req);
+              return readCapped(req, header);
             },
           });
       answer(res, out, mayKeepAlive(req, header, awaitingContinue));
