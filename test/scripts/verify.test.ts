@@ -5,6 +5,7 @@ import {
   judgeCertificate,
   judgeConfig,
   judgeEntered,
+  judgeGuests,
   judgeHeld,
   judgeLobby,
   judgeRefusal,
@@ -419,6 +420,32 @@ describe("verify against Debian's Prosody (no Jitsi token module)", () => {
       { name: "HTTPS certificate", ok: false, detail: expect.stringContaining("ECONNREFUSED") },
       { name: "XMPP target", ok: false, detail: "config.js gave no websocket URL; pass --xmpp-url" },
     ]);
+  });
+});
+
+describe("the guest row", () => {
+  it("with guests off passes only the server's refusal: a network error or timeout proves nothing", () => {
+    const refused = { kind: "refused", stage: "connect", condition: "host-unknown" } as const;
+    const error = {
+      kind: "error",
+      stage: "connect",
+      message: "connect ECONNREFUSED 127.0.0.1:5280",
+    } as const;
+    const joined = { kind: "joined", affiliation: "none", role: "participant" } as const;
+    expect(judgeGuests(refused, false)).toEqual({
+      name: "guests refused (guests off)",
+      ok: true,
+      detail: "refused at connect: host-unknown",
+    });
+    expect(judgeGuests(error, false)).toEqual({
+      name: "guests refused (guests off)",
+      ok: false,
+      detail:
+        "expected the server to refuse the guest, but error at connect: connect ECONNREFUSED 127.0.0.1:5280",
+    });
+    expect(judgeGuests(joined, false)).toMatchObject({ ok: false });
+    expect(judgeGuests(joined, true)).toMatchObject({ ok: true });
+    expect(judgeGuests(error, true)).toMatchObject({ ok: false });
   });
 });
 
