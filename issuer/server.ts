@@ -47,10 +47,6 @@ export function clientOf(peer: Peer, realIp: string | null): string {
   return forwarded ?? peer.key;
 }
 
-/** clientOf for a peer address given as text. */
-export const clientAddress = (peer: string | undefined, realIp: string | null): string =>
-  clientOf(peerOf(peer), realIp);
-
 type Header = (name: string) => string | null;
 
 /**

@@ -3,7 +3,7 @@ import { buildRoomClaims, importHmacKey, signRoomToken } from "../issuer/claims"
 import { HttpError } from "../issuer/errors";
 import { parseRoom } from "../issuer/request";
 import { userFieldProblem } from "../issuer/userFields";
-import { type Io, processIo } from "./lib/shared/cli";
+import { EXIT, exitWith, type Io, processIo } from "./lib/shared/cli";
 
 export const TOKEN_HELP =
   "usage: npm run token -- --room <room> --name <display name> [--moderator] [--ttl <seconds>]\n" +
@@ -72,16 +72,12 @@ class UsageError extends Error {
 export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, io: Io = processIo): Promise<number> {
   try {
     io.out(await mintToken(argv, env));
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     const lines = err instanceof UsageError ? err.problems : [(err as Error).message];
     io.err(`token: ${lines.join("\ntoken: ")}\n${TOKEN_HELP}`);
-    return 2;
+    return EXIT.usage;
   }
 }
 
-if (require.main === module) {
-  void tokenMain(process.argv.slice(2), process.env).then((code) => {
-    if (code !== 0) process.exit(code);
-  });
-}
+if (require.main === module) exitWith(() => tokenMain(process.argv.slice(2), process.env));

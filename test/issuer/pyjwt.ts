@@ -40,6 +40,9 @@ function pyJwtServer() {
   const started = { child, waiting: [] as Array<(line: string) => void> };
   let errors = "";
   child.stderr.on("data", (c: Buffer) => (errors += c.toString()));
+  // A checker that died answers the waiting calls from its exit handler below; writing to it then
+  // fails with EPIPE, which must not become an uncaught error in a worker other test files share.
+  child.stdin.on("error", () => {});
   createInterface({ input: child.stdout }).on("line", (line) => {
     started.waiting.shift()?.(line);
     if (started.waiting.length === 0) (child.stdout as unknown as Pipe).unref();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromEnv } from "../../issuer/config";
 import { createIssuer, type LogEntry } from "../../issuer/handler";
 import { failureLimiter, memoryLimiter } from "../../issuer/rateLimit";
-import { clientAddress, createNodeServer, NODE_SERVER_LIMITS } from "../../issuer/server";
+import { clientOf, createNodeServer, NODE_SERVER_LIMITS, peerOf } from "../../issuer/server";
 import { inParallel, request } from "./client";
 import { httpRequest, RawConnection, type RawResponse, rawExchange } from "./rawHttp";
 
@@ -591,7 +591,7 @@ describe("client address for the failed sign-in limit", () => {
     ["no peer address at all", undefined, "198.51.100.7", "unknown"],
   ];
   it.each(cases)("%s", (_label, peer, realIp, expected) => {
-    expect(clientAddress(peer, realIp)).toBe(expected);
+    expect(clientOf(peerOf(peer), realIp)).toBe(expected);
   });
 
   it("parses the peer once per connection but reads X-Real-IP on every request: nginx sends many clients down one", async () => {

@@ -139,6 +139,9 @@ function fakeOutputs(
   }
 }
 
+/** Imports the program's entry module; it returns the stack outputs (the module's exports). */
+export type ProgramLoader = () => Promise<Record<string, unknown>> | Record<string, unknown>;
+
 /**
  * Loads the program under mocks with the given config and waits for every resource registration.
  * `load` imports the program's entry module (a fresh copy: callers reset their module registry).
@@ -147,7 +150,7 @@ export async function runOffline(options: {
   project: string;
   stack: string;
   stackConfig: StackConfig;
-  load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  load: ProgramLoader;
 }): Promise<OfflineRun> {
   const resources: PlannedResource[] = [];
   const components: OfflineRun["components"] = [];
@@ -223,7 +226,7 @@ async function collect(
   options: {
     project: string;
     stack: string;
-    load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+    load: ProgramLoader;
   },
   resources: PlannedResource[],
   components: OfflineRun["components"],

@@ -8,6 +8,7 @@ import type { StackConfig } from "../shared/stackConfig";
 import {
   type OfflineRun,
   type PlannedResource,
+  type ProgramLoader,
   redactForDisplay,
   redactSecrets,
   redactText,
@@ -81,9 +82,6 @@ export function renderFiles(run: OfflineRun): RenderedFiles {
     turnCloudInit: turn ? redactedUserData(run, turn).toString({ lineWidth: 0 }) : undefined,
   };
 }
-
-/** Imports the program's entry module; it returns the stack outputs (the module's exports). */
-export type ProgramLoader = () => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 /** The program as the Pulumi CLI loads it: CommonJS, through the npm script's TypeScript hook. */
 const requireProgram: ProgramLoader = () =>
