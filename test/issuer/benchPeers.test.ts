@@ -6,7 +6,7 @@ import path from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { request } from "./client";
-import { verifyWithPyJwt } from "./pyjwt";
+import { checkWithPyJwt } from "./pyjwt";
 import { runCommand } from "../helpers/command";
 import { waitFor } from "./behaviour";
 import { ROOT, startNodeIssuer } from "./targets";
@@ -67,7 +67,7 @@ async function mint(port: number) {
   });
   expect(res.status).toBe(200);
   const { token } = (await res.json()) as { token: string };
-  const checked = verifyWithPyJwt("jitsi-stack", secret, token);
+  const checked = await checkWithPyJwt("jitsi-stack", secret, token);
   expect(checked.reason).toBe("");
   const { iat, nbf, exp, ...rest } = checked.claims!;
   return { rest, times: [(iat as number) - (nbf as number), (exp as number) - (iat as number)] };

@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
@@ -13,23 +13,12 @@ export interface PyJwtResult {
   reason: string;
 }
 
-/** Checks a token with Debian's python3-jwt the way Prosody does (see prosody_verify.py). */
-export function verifyWithPyJwt(appId: string, secret: string, token: string): PyJwtResult {
-  const run = spawnSync("/usr/bin/python3", [SCRIPT, appId, token], {
-    env: { JWT_APP_SECRET: secret, PATH: "/usr/bin:/bin" },
-    encoding: "utf8",
-  });
-  if (run.status !== 0) return { ok: false, reason: run.stderr.trim() || `exit ${run.status}` };
-  const parsed = JSON.parse(run.stdout) as Pick<PyJwtResult, "header" | "claims">;
-  return { ok: true, reason: "", ...parsed };
-}
-
 /** A pipe of a child process: net.Socket underneath, which can stop holding the event loop open. */
 type Pipe = { ref(): void; unref(): void };
 
 /**
- * One `prosody_verify.py --serve` per test process, started on first use: the same checks as
- * verifyWithPyJwt without a Python start (~0.1 s of CPU) per token, for suites that check dozens.
+ * One `prosody_verify.py --serve` per test process, started on first use: Prosody's checks with Debian's
+ * python3-jwt, without a Python start (~0.1 s of CPU) per token, for suites that check dozens.
  * It holds the test process open only while an answer is awaited; it exits when its input closes.
  */
 let server: { child: ChildProcessWithoutNullStreams; waiting: Array<(line: string) => void> } | undefined;
@@ -60,7 +49,7 @@ function pyJwtServer() {
   return started;
 }
 
-/** verifyWithPyJwt through the shared checker: answers come in the order tokens were sent. */
+/** Checks a token with Debian's python3-jwt the way Prosody does (see prosody_verify.py); answers come in the order tokens were sent. */
 export function checkWithPyJwt(appId: string, secret: string, token: string): Promise<PyJwtResult> {
   const { child, waiting } = pyJwtServer();
   return new Promise((resolve) => {

@@ -20,7 +20,7 @@ import { bundleIssuer, lockedRuntimePackages } from "../../../infra/render/bundl
 import { ISSUER_HOST_LAYOUT, ISSUER_NODE_IMAGE, renderIssuerHost } from "../../../infra/render/issuerHost";
 import { jitsiMeetUnit, VM_SCRIPTS } from "../../../infra/render/vmUnits";
 import { configFromEnv } from "../../../issuer/config";
-import { verifyWithPyJwt } from "../../issuer/pyjwt";
+import { checkWithPyJwt } from "../../issuer/pyjwt";
 import { REFERENCE_DIR, settingsWith } from "../../helpers/settings";
 import { verifySystemdUnits } from "../../helpers/systemd";
 
@@ -358,7 +358,9 @@ describe("issuer on the VM: installing its packages and running with them", () =
       });
       const body = (await res.json()) as { token: string };
       expect(res.status).toBe(200);
-      expect(verifyWithPyJwt(env.JWT_APP_ID!, SECRETS.jwtAppSecret, body.token).claims?.room).toBe("vm-room");
+      expect((await checkWithPyJwt(env.JWT_APP_ID!, SECRETS.jwtAppSecret, body.token)).claims?.room).toBe(
+        "vm-room",
+      );
     } finally {
       child.kill("SIGTERM");
     }
