@@ -7,6 +7,7 @@ import { SETTINGS_DOCS } from "../config/schema";
 import { SETTINGS_PAGE, settingsTable } from "../scripts/lib/docs/settingsTable";
 import { craftFormat1Backup, makeJitsiTree, snapshot } from "./helpers/jitsi-tree";
 import { DOC_PAGES, readPage } from "./helpers/docs";
+import { requiredPackages } from "./setup/system-packages";
 
 const readme = readFileSync("README.md", "utf8");
 /** The README and every page under docs/, each as one text. */
@@ -18,6 +19,28 @@ const scripts = Object.keys(
 describe("README and docs/", () => {
   it("gives the quickstart: npm install, npm run render, npm test", () => {
     expect(readme).toMatch(/```sh\nnpm install\nnpm run render\nnpm test\n```/);
+  });
+
+  it("names every Debian package the tests install (test/setup/system-packages.txt)", () => {
+    const paragraph = /`npm test` installs the Debian tools[\s\S]*?system-packages\.txt`\./.exec(readme)?.[0];
+    expect(paragraph).toBeDefined();
+    /** How the README names a package, where it does not use the package's own name. */
+    const named: Record<string, string> = {
+      "openssh-server": "OpenSSH",
+      "openssh-client": "OpenSSH",
+      prosody: "Prosody",
+      "python3-jwt": "PyJWT",
+      "python3-flask": "Flask",
+      "golang-go": "Go",
+      "golang-github-masterminds-sprig-dev": "sprig",
+      busybox: "BusyBox",
+      openssl: "OpenSSL",
+    };
+    const missing = requiredPackages().filter((pkg) => {
+      const name = pkg.startsWith("lua-") ? "Lua libraries" : (named[pkg] ?? pkg);
+      return !paragraph!.includes(name);
+    });
+    expect(missing).toEqual([]);
   });
 
   it("docs/settings.md's table is the schema's documentation", () => {

@@ -227,18 +227,14 @@ export async function keptAliveStatuses(
       socket.on("connect", send);
       socket.on("data", (chunk: Buffer) => {
         received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-        const end = received.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = received.toString("latin1", 0, end);
-        const status = /^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1];
-        const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
-        if (!status || length === undefined)
-          return fail(`an answer without status or Content-Length: ${head}`);
-        if (received.length < end + 4 + Number(length)) return;
-        if (received.length > end + 4 + Number(length) || current === undefined) {
+        const [answer] = parseResponses(received);
+        if (answer === undefined) return;
+        const length = answer.headers["content-length"];
+        if (length === undefined) return fail(`an answer without Content-Length: ${answer.status}`);
+        if (received.length > received.indexOf("\r\n\r\n") + 4 + Number(length) || current === undefined) {
           return fail(`bytes after the answer: ${received.toString("latin1")}`);
         }
-        statuses[current] = Number(status);
+        statuses[current] = answer.status;
         received = Buffer.alloc(0);
         send();
       });
