@@ -1,6 +1,7 @@
 import { vi } from "vitest";
 import { type OfflineRun, runOffline } from "../../scripts/lib/render/offlineEngine";
 import { readStackConfig, type StackConfig } from "../../scripts/lib/shared/stackConfig";
+import { withShortStacks } from "./shortStacks";
 
 /** The example stack's config, with `jitsi:` settings overridden (undefined removes a key). */
 export function exampleConfig(
@@ -26,9 +27,11 @@ export async function importFreshProgram(): Promise<Record<string, unknown>> {
   return (await import("../../infra/index.js")) as Record<string, unknown>;
 }
 
-/** Runs the real infra/index.ts under Pulumi's mock engine, as a fresh module each time. */
+/** Runs the real infra/index.ts under Pulumi's mock engine, as a fresh module each time (with short stacks). */
 export async function runProgram(stackConfig: StackConfig, stack = "dev"): Promise<OfflineRun> {
-  return runOffline({ project: "jitsi-stack", stack, stackConfig, load: importFreshProgram });
+  return withShortStacks(() =>
+    runOffline({ project: "jitsi-stack", stack, stackConfig, load: importFreshProgram }),
+  );
 }
 
 export const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);

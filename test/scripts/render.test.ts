@@ -10,6 +10,7 @@ import { renderMain } from "../../scripts/render";
 import { type Finished, runCommand } from "../helpers/command";
 import { captureIo } from "../helpers/io";
 import { importFreshProgram } from "../helpers/program";
+import { withShortStacks } from "../helpers/shortStacks";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -22,12 +23,14 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
  */
 async function render(...args: string[]): Promise<Finished> {
   const { io, printed } = captureIo();
-  const status = await runMain(
-    () =>
-      renderMain(args, io, (stack, file, config, dir, renderIo) =>
-        renderStack(stack, file, config, dir, renderIo, importFreshProgram),
-      ),
-    io,
+  const status = await withShortStacks(() =>
+    runMain(
+      () =>
+        renderMain(args, io, (stack, file, config, dir, renderIo) =>
+          renderStack(stack, file, config, dir, renderIo, importFreshProgram),
+        ),
+      io,
+    ),
   );
   return { status, ...printed() };
 }
