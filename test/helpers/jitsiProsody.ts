@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { client, type Client } from "@xmpp/client";
@@ -301,25 +301,59 @@ export interface JitsiProsody {
  */
 type Prosodyctl = (stdin: { input: string }, ...args: string[]) => Promise<void>;
 
-/** RSA keys made by `prosodyctl cert generate` in this process, by host name. */
+/**
+ * RSA keys made by `prosodyctl cert generate`, by host name, kept for every later run: in this process,
+ * and in a folder that the other test workers (and later runs) read. Test keys only.
+ */
 const generatedKeys = new Map<string, Buffer>();
+const KEY_CACHE = path.join(
+  __dirname,
+  "..",
+  "..",
+  "node_modules",
+  ".cache",
+  "jitsi-stack-test",
+  "prosody-keys",
+);
+
+function cachedKey(host: string): Buffer | undefined {
+  let key = generatedKeys.get(host);
+  if (key === undefined && existsSync(path.join(KEY_CACHE, `${host}.key`))) {
+    key = readFileSync(path.join(KEY_CACHE, `${host}.key`));
+    generatedKeys.set(host, key);
+  }
+  return key;
+}
+
+function keepKey(host: string, key: Buffer): void {
+  generatedKeys.set(host, key);
+  try {
+    mkdirSync(KEY_CACHE, { recursive: true });
+    // Written whole, then renamed: another worker may read it at any moment.
+    const partial = path.join(KEY_CACHE, `${host}.key.${process.pid}.tmp`);
+    writeFileSync(partial, key, { mode: 0o600 });
+    renameSync(partial, path.join(KEY_CACHE, `${host}.key`));
+  } catch {
+    // A read-only checkout only loses the cache.
+  }
+}
 
 /**
  * `prosodyctl cert generate <host>` into `certs`, as the start script runs it ("echo | prosodyctl ...").
- * Most of its time is openssl making a fresh 2048-bit RSA key (0.2 to 1.3 s: a prime search), so the
- * key of the first run for a host in this process is kept and laid in `certs` before the next run,
- * which is told to keep it (the "exists, do you want to replace it? [y/n]" prompt, answered "n"; the
+ * Most of its time is openssl making a fresh 2048-bit RSA key (0.2 to 1.3 s: a prime search; 16 of them
+ * were 5 s of a run's CPU), so a key made once for a host is laid in `certs` before later runs, which
+ * are told to keep it (the "exists, do you want to replace it? [y/n]" prompt, answered "n"; the
  * script's empty answer would mean yes). The certificate config and the self-signed certificate are
  * still written by `cert generate` from this server's own configuration.
  */
 async function generateCertificate(prosodyctl: Prosodyctl, certs: string, host: string) {
   const keyFile = path.join(certs, `${host}.key`);
-  const key = generatedKeys.get(host);
+  const key = cachedKey(host);
   if (key) writeFileSync(keyFile, key, { mode: 0o400 });
   await prosodyctl({ input: key ? "n\n" : "\n" }, "cert", "generate", host);
   if (!existsSync(path.join(certs, `${host}.crt`)))
     throw new Error(`jitsiProsody: prosodyctl cert generate ${host} wrote no certificate`);
-  generatedKeys.set(host, readFileSync(keyFile));
+  if (!key) keepKey(host, readFileSync(keyFile));
 }
 
 /**
