@@ -6,8 +6,8 @@ import path from "node:path";
  * unless it, or a test helper it imports (directly or through other helpers), starts a process
  * (node:child_process: daemons such as sshd, Prosody, coturn; validators such as cloud-init and
  * shellcheck; the issuer as `npm run issuer`) or workerd (miniflare). A new test file lands on the
- * right side by itself. vitest.config.mts runs them as its `unit` project (`npm run test:unit` runs
- * only that project; `npm test` runs it and the `system` project, every file).
+ * right side by itself. vitest.unit.mts runs them alone (`npm run test:unit`); `npm test`
+ * (vitest.config.mts) runs every file, these included.
  */
 const STARTS_PROCESSES =
   /from\s+"(?:node:)?child_process"|from\s+"miniflare"|require\("(?:node:)?child_process"\)/;
