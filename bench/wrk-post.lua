@@ -2,6 +2,9 @@
 -- body, each request signed in with the next of the bench's API keys (one caller may mint at most
 -- 10,000 tokens a minute), and, at the end, one JSON line the bench reads.
 -- BENCH_KEYS: the API keys, comma-separated. BENCH_BODY: the request body.
+-- BENCH_PAUSE_MS (optional): after each answer, a connection waits a random 0 to 2 x BENCH_PAUSE_MS
+-- milliseconds (BENCH_PAUSE_MS on average) before its next request: a paced load below what the server
+-- can do, for latency. Without it each connection sends its next request at once (saturation).
 
 local keys = {}
 for key in string.gmatch(os.getenv("BENCH_KEYS") or "", "[^,]+") do
@@ -22,6 +25,14 @@ function init(args)
       ["Content-Type"] = "application/json",
       ["Authorization"] = "Bearer " .. key,
     }, body)
+  end
+end
+
+local pause = tonumber(os.getenv("BENCH_PAUSE_MS") or "")
+if pause then
+  -- wrk paces a connection only when the script defines delay(); its latency excludes the wait.
+  function delay()
+    return math.random(0, 2 * pause)
   end
 end
 

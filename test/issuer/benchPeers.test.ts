@@ -156,6 +156,26 @@ describe("benchmark peers", () => {
       }
       expect(callers.size).toBe(3);
       for (const count of callers.values()) expect(count).toBeGreaterThan(summary.requests! / 4);
+
+      // Paced (BENCH_PAUSE_MS=100): each of the 2 connections waits 0-200 ms after every answer, so a
+      // second holds about 20 requests, where the saturated run above held hundreds.
+      const paced = await runCommand(
+        "wrk",
+        ["-t1", "-c2", "-d1s", "-s", path.join(ROOT, "bench", "wrk-post.lua"), `${issuer.baseUrl}/v1/token`],
+        {
+          env: {
+            PATH: process.env.PATH,
+            BENCH_KEYS: keys.join(","),
+            BENCH_BODY: body,
+            BENCH_PAUSE_MS: "100",
+          },
+        },
+      );
+      expect(paced.status, paced.stderr).toBe(0);
+      const pacedSummary = JSON.parse(paced.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+      expect(pacedSummary).toMatchObject({ non2xx: 0, errors: 0 });
+      expect(pacedSummary.requests).toBeGreaterThan(5);
+      expect(pacedSummary.requests).toBeLessThan(60);
     } finally {
       await issuer.stop();
     }
