@@ -84,6 +84,31 @@ const expected = {
   times: [30, 600],
 };
 
+describe("npm run bench:issuer's settings", () => {
+  it("refuses a bad BENCH_* number at once, naming the variable, before it starts any server", async () => {
+    const cases = [
+      ["BENCH_PAUSE_MS", "abc"],
+      ["BENCH_ROUNDS", "0"],
+      ["BENCH_SECONDS", "2.5"],
+    ] as const;
+    const runs = await Promise.all(
+      cases.map(([name, value]) =>
+        runCommand(process.execPath, ["--require", "esbuild-register", "scripts/bench-issuer.ts"], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH, [name]: value },
+        }),
+      ),
+    );
+    for (const [i, [name, value]] of cases.entries()) {
+      expect(runs[i]).toMatchObject({
+        status: 2,
+        stdout: "",
+        stderr: `bench:issuer: ${name} must be a whole number from 1 to 999999 (got '${value}')\n`,
+      });
+    }
+  });
+});
+
 describe("benchmark peers", () => {
   it("the jose-only server mints the issuer's claims, as Prosody accepts them", async () => {
     const bundle = buildSync({
