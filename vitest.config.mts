@@ -1,5 +1,5 @@
-import { availableParallelism } from "node:os";
 import { defineConfig, type ViteUserConfig } from "vitest/config";
+import { testWorkers } from "./test/setup/workers.mjs";
 
 /** What `npm test` (this file) and `npm run test:unit` (vitest.unit.mts) share. */
 export const sharedTestOptions: NonNullable<ViteUserConfig["test"]> = {
@@ -11,11 +11,8 @@ export const sharedTestOptions: NonNullable<ViteUserConfig["test"]> = {
   // the process as it found it, which test/setup/sharedWorker.ts checks after every file.
   isolate: false,
   setupFiles: ["test/setup/sharedWorker.ts"],
-  // Two files per core (vitest's default is cores - 1, here one file at a time). Most files spend much
-  // of their time waiting on the processes they drive (sshd, Prosody, workerd, coturn, the scripts);
-  // on two cores four workers took the suite from 173 s to 85-93 s with the same CPU time.
-  // TEST_WORKERS=n overrides it.
-  maxWorkers: Number(process.env.TEST_WORKERS) || availableParallelism() * 2,
+  // Two files per core; TEST_WORKERS=n sets another number (test/setup/workers.mts).
+  maxWorkers: testWorkers(),
 };
 
 /**
