@@ -7,6 +7,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../infra/render/bundle";
+import { EXIT, wholeNumber } from "./lib/shared/cli";
 
 /**
  * `npm run bench:issuer`: the Node issuer beside three peers, in one run, on loopback, with the same
@@ -31,15 +32,16 @@ import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../infra/render/bundle"
  * so that they do not take turns on one core; the workers target then runs one per server core.
  */
 
-/** A whole number of at least 1 from the environment, or its default; anything else stops the bench. */
+/** A whole number from 1 to 999999 from the environment, or its default; anything else stops the bench. */
 function setting(name: string, fallback: number): number {
   const text = process.env[name];
   if (text === undefined || text === "") return fallback;
-  if (!/^[1-9][0-9]{0,5}$/.test(text)) {
+  const n = wholeNumber(text, 1, 999_999);
+  if (n === undefined) {
     console.error(`bench:issuer: ${name} must be a whole number from 1 to 999999 (got '${text}')`);
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
-  return Number(text);
+  return n;
 }
 
 const CONNECTIONS = 50;

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { wholeNumber } from "../../scripts/lib/shared/cli.js";
 
 /**
  * How many test workers vitest runs: two per core (vitest's default is cores - 1, here one file at a
@@ -10,8 +11,7 @@ import { availableParallelism } from "node:os";
 export function testWorkers(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
   const text = env.TEST_WORKERS;
   if (text === undefined || text === "") return cores * 2;
-  if (!/^[1-9][0-9]?$/.test(text)) {
-    throw new Error(`TEST_WORKERS must be a whole number from 1 to 99 (got '${text}')`);
-  }
-  return Number(text);
+  const n = wholeNumber(text, 1, 99);
+  if (n === undefined) throw new Error(`TEST_WORKERS must be a whole number from 1 to 99 (got '${text}')`);
+  return n;
 }

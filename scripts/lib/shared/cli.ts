@@ -46,6 +46,12 @@ export function required<V>(script: string, flag: string, value: V | undefined, 
   return value;
 }
 
+/** `raw` as a whole number (decimal digits only) from `min` to `max`, or undefined when it is not one. */
+export function wholeNumber(raw: string, min: number, max: number): number | undefined {
+  const n = Number(raw);
+  return /^\d+$/.test(raw) && n >= min && n <= max ? n : undefined;
+}
+
 /** A whole-number flag within bounds, named in the error when it is not. */
 export function intFlag(
   script: string,
@@ -56,10 +62,11 @@ export function intFlag(
   max: number,
 ): number {
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+  const n = wholeNumber(raw, min, max);
+  if (n === undefined) {
     throw new UsageError(`${script}: --${flag} must be a whole number from ${min} to ${max} (got '${raw}').`);
   }
-  return Number(raw);
+  return n;
 }
 
 /** Pulumi stack names, optionally qualified as org/project/stack; used as a directory under backups/. */
