@@ -158,14 +158,26 @@ describe("benchmark peers", () => {
     });
     try {
       const body = JSON.stringify({ room: "bench-room", user: { name: "Bench" }, ttlSeconds: 600 });
-      const run = await runCommand(
-        "wrk",
-        ["-t1", "-c2", "-d1s", "-s", path.join(ROOT, "bench", "wrk-post.lua"), `${issuer.baseUrl}/v1/token`],
-        { env: { PATH: process.env.PATH, BENCH_KEYS: keys.join(","), BENCH_BODY: body } },
-      );
-      expect(run.status, run.stderr).toBe(0);
-      const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
-      expect(summary).toMatchObject({ non2xx: 0, errors: 0 });
+      /** One second of wrk over 2 connections with the bench's script; the JSON line its done() prints. */
+      const wrk = async (extraEnv: Record<string, string> = {}) => {
+        const run = await runCommand(
+          "wrk",
+          [
+            "-t1",
+            "-c2",
+            "-d1s",
+            "-s",
+            path.join(ROOT, "bench", "wrk-post.lua"),
+            `${issuer.baseUrl}/v1/token`,
+          ],
+          { env: { PATH: process.env.PATH, BENCH_KEYS: keys.join(","), BENCH_BODY: body, ...extraEnv } },
+        );
+        expect(run.status, run.stderr).toBe(0);
+        const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+        expect(summary).toMatchObject({ non2xx: 0, errors: 0 });
+        return summary;
+      };
+      const summary = await wrk();
       expect(summary.requests).toBeGreaterThan(30);
       // The issuer logs a caller fingerprint per token: one per key, each about a third of the tokens.
       const issued = () =>
@@ -184,21 +196,7 @@ describe("benchmark peers", () => {
 
       // Paced (BENCH_PAUSE_MS=100): each of the 2 connections waits 0-200 ms after every answer, so a
       // second holds about 20 requests, where the saturated run above held hundreds.
-      const paced = await runCommand(
-        "wrk",
-        ["-t1", "-c2", "-d1s", "-s", path.join(ROOT, "bench", "wrk-post.lua"), `${issuer.baseUrl}/v1/token`],
-        {
-          env: {
-            PATH: process.env.PATH,
-            BENCH_KEYS: keys.join(","),
-            BENCH_BODY: body,
-            BENCH_PAUSE_MS: "100",
-          },
-        },
-      );
-      expect(paced.status, paced.stderr).toBe(0);
-      const pacedSummary = JSON.parse(paced.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
-      expect(pacedSummary).toMatchObject({ non2xx: 0, errors: 0 });
+      const pacedSummary = await wrk({ BENCH_PAUSE_MS: "100" });
       expect(pacedSummary.requests).toBeGreaterThan(5);
       expect(pacedSummary.requests).toBeLessThan(60);
     } finally {
