@@ -103,13 +103,20 @@ export function teardownRefusal(
   return undefined;
 }
 
-function main(argv: string[]): number {
+/** Where the entry point writes: the console, or a test's collector. */
+export interface Console {
+  log: (line: string) => void;
+  error: (line: string) => void;
+}
+
+/** The workflows' entry point: prints a step output line or a reason, and returns the exit code. */
+export function main(argv: string[], out: Console = console): number {
   const root = path.resolve(__dirname, "../..");
   const [command, ...args] = argv;
   try {
     const stacks = parseStacks(readFileSync(path.join(root, ".github/stacks.json"), "utf8"));
     if (command === "list" && PURPOSES.includes(args[0] as Purpose) && args.length <= 2) {
-      console.log(`stacks=${JSON.stringify(pickStacks(stacks, args[0] as Purpose, args[1]))}`);
+      out.log(`stacks=${JSON.stringify(pickStacks(stacks, args[0] as Purpose, args[1]))}`);
       return 0;
     }
     if (command === "guard-teardown" && args.length === 2) {
@@ -117,19 +124,19 @@ function main(argv: string[]): number {
       const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
       const refusal = teardownRefusal(stacks, args[0]!, args[1]!, text);
       if (refusal) {
-        console.error(`Refusing to tear down: ${refusal}`);
+        out.error(`Refusing to tear down: ${refusal}`);
         return 1;
       }
-      console.log(`Stack '${args[0]}' may be torn down.`);
+      out.log(`Stack '${args[0]}' may be torn down.`);
       return 0;
     }
-    console.error(
+    out.error(
       "usage: stacks.ts list <preview|deploy|backup> [<stack>|all]\n       stacks.ts guard-teardown <stack> <confirmation>",
     );
     return 2;
   } catch (e) {
     if (!(e instanceof StacksError)) throw e;
-    console.error(e.message);
+    out.error(e.message);
     return 2;
   }
 }
