@@ -172,11 +172,11 @@ describe("extra videobridges in the plan (mock engine)", async () => {
     }
   });
 
-  it("each bridge's user-data passes cloud-init schema and runs jvb alone, after its private address is up", () => {
+  it("each bridge's user-data passes cloud-init schema and runs jvb alone, after its private address is up", async () => {
     for (const i of [1, 2, 3]) {
       const server = ofType(runs[3], SERVER).find((s) => s.name === `jitsi-dev-bridge-${i}-server`)!;
       const userData = String(revealSecrets(server.inputs.userData));
-      expect(cloudInitSchema(userData), `bridge ${i}`).toMatchObject({ ok: true });
+      expect(await cloudInitSchema(userData), `bridge ${i}`).toMatchObject({ ok: true });
       const unit = writtenFiles(userData).find(
         (f) => f.path === "/etc/systemd/system/jitsi-meet.service",
       )!.content;

@@ -275,7 +275,7 @@ describe("the Pulumi program with other settings", () => {
     const unit = files.find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!.content;
     expect(unit).toContain("-f docker-compose.yml -f /opt/jitsi/docker-compose.issuer.yml up -d");
     expect(Buffer.byteLength(userData)).toBeLessThan(32 * 1024);
-    const schema = cloudInitSchema(userData);
+    const schema = await cloudInitSchema(userData);
     expect(schema.ok, schema.output).toBe(true);
   });
 

@@ -58,9 +58,9 @@ describe("the private network (mock engine)", async () => {
     for (const r of single.resources) expect(after.has(key(r)), key(r)).toBe(true);
   });
 
-  it("the meeting VM's compose publishes XMPP on 10.0.0.2 only, and waits for that address before starting", () => {
+  it("the meeting VM's compose publishes XMPP on 10.0.0.2 only, and waits for that address before starting", async () => {
     const userData = String(revealSecrets(meetingServer(withBridges).inputs.userData));
-    expect(cloudInitSchema(userData)).toMatchObject({ ok: true });
+    expect(await cloudInitSchema(userData)).toMatchObject({ ok: true });
     const files = writtenFiles(userData);
     const unit = files.find((f) => f.path === "/etc/systemd/system/jitsi-meet.service")!.content;
     const execStart = /^ExecStart=\/usr\/bin\/docker compose (.*) up -d --remove-orphans$/m.exec(unit)![1]!;

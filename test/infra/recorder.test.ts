@@ -58,14 +58,14 @@ describe("recorders (mock engine)", async () => {
     }
   });
 
-  it("get user-data that passes cloud-init schema, kept secret, with the bucket's key inside only", () => {
+  it("get user-data that passes cloud-init schema, kept secret, with the bucket's key inside only", async () => {
     for (const server of recorders) {
       // Pulumi's secret envelope: the engine stores it encrypted.
       expect(server.inputs.userData).toMatchObject({
         "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
       });
       const userData = String(revealSecrets(server.inputs.userData));
-      expect(cloudInitSchema(userData)).toMatchObject({ ok: true });
+      expect(await cloudInitSchema(userData)).toMatchObject({ ok: true });
       expect(writtenFiles(userData).find((f) => f.path.endsWith("recording-upload.env"))?.content).toContain(
         SECRET_KEY,
       );

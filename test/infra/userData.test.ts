@@ -75,7 +75,7 @@ describe("user-data with the issuer on the VM", () => {
     expect(written).toContain(`JWT_APP_ID=${HEAVY.jwtAppId}`);
     expect(written).toContain("ISSUER_OIDC_JWKS_URL=");
     expectHeadroom("heavy settings", userData);
-    const schema = cloudInitSchema(userData);
+    const schema = await cloudInitSchema(userData);
     expect(schema.ok, schema.output).toBe(true);
   });
 });

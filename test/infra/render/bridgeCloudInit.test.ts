@@ -25,9 +25,9 @@ const render = (overrides: Record<string, string> = {}, index = 1) => {
 };
 
 describe("a bridge VM's user-data, rendered alone", () => {
-  it("passes cloud-init schema and stays far under Hetzner's limit", () => {
+  it("passes cloud-init schema and stays far under Hetzner's limit", async () => {
     const text = render({ octo: "true" }, 2);
-    expect(cloudInitSchema(text)).toMatchObject({ ok: true });
+    expect(await cloudInitSchema(text)).toMatchObject({ ok: true });
     expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_LIMIT_BYTES / 4);
   });
 

@@ -71,15 +71,15 @@ const installArgs = (text: string) =>
   /^ExecStartPre=\/usr\/local\/sbin\/jitsi-stack-install (.*)$/m.exec(unitFile(text))![1]!.split(" ");
 
 describe("cloud-init user-data", () => {
-  it("passes cloud-init's own schema validation", () => {
-    const result = cloudInitSchema(render());
+  it("passes cloud-init's own schema validation", async () => {
+    const result = await cloudInitSchema(render());
     expect(result.output).toMatch(/Valid cloud-config/);
     expect(result.ok).toBe(true);
   });
 
-  it("the validator does reject a broken document (so the check above can fail)", () => {
+  it("the validator does reject a broken document (so the check above can fail)", async () => {
     const broken = render().replace("ssh_pwauth: false", "ssh_pwauth: [not, a, boolean]");
-    expect(cloudInitSchema(broken).ok).toBe(false);
+    expect((await cloudInitSchema(broken)).ok).toBe(false);
   });
 
   it("installs Docker with compose v2 from Ubuntu's packages and keeps the clock synced", () => {
@@ -216,7 +216,7 @@ describe("cloud-init user-data", () => {
     expect(render()).toBe(render());
   });
 
-  it("compresses large extra files and keeps them byte-exact", () => {
+  it("compresses large extra files and keeps them byte-exact", async () => {
     const big = "console.log('issuer');\n".repeat(600);
     const text = renderCloudInit(
       input({}, { extraFiles: [{ path: "/opt/jitsi/issuer/issuer.js", content: big, permissions: "0644" }] }),
@@ -224,7 +224,7 @@ describe("cloud-init user-data", () => {
     const written = file(text, "/opt/jitsi/issuer/issuer.js")!;
     expect(written.encoding).toBe("gz+b64");
     expect(gunzipSync(Buffer.from(written.content, "base64")).toString()).toBe(big);
-    expect(cloudInitSchema(text).ok).toBe(true);
+    expect((await cloudInitSchema(text)).ok).toBe(true);
   });
 
   it("writes extra units and enables and starts only the ones named, after jitsi-meet.service", () => {

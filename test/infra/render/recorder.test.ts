@@ -54,8 +54,8 @@ function interpolated(file: string): Set<string> {
 }
 
 describe("a recorder's user-data", () => {
-  it.each([1, 2])("passes cloud-init schema (recorder %i)", (index) => {
-    const result = cloudInitSchema(userData(index));
+  it.each([1, 2])("passes cloud-init schema (recorder %i)", async (index) => {
+    const result = await cloudInitSchema(userData(index));
     expect(result.output).toContain("Valid cloud-config");
     expect(result.ok).toBe(true);
   });

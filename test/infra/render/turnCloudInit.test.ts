@@ -37,8 +37,8 @@ const doc = (text: string) => parse(text) as CloudConfig;
 const file = (text: string, filePath: string) => doc(text).write_files.find((f) => f.path === filePath);
 
 describe("the TURN VM's cloud-init user-data", () => {
-  it("passes cloud-init's own schema validation", () => {
-    const result = cloudInitSchema(render());
+  it("passes cloud-init's own schema validation", async () => {
+    const result = await cloudInitSchema(render());
     expect(result.output).toMatch(/Valid cloud-config/);
     expect(result.ok).toBe(true);
   });
