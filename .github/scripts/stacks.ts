@@ -104,13 +104,13 @@ export function teardownRefusal(
 }
 
 /** Where the entry point writes: the console, or a test's collector. */
-export interface Console {
+export interface Output {
   log: (line: string) => void;
   error: (line: string) => void;
 }
 
 /** The workflows' entry point: prints a step output line or a reason, and returns the exit code. */
-export function main(argv: string[], out: Console = console): number {
+export function main(argv: string[], out: Output = console): number {
   const root = path.resolve(__dirname, "../..");
   const [command, ...args] = argv;
   try {
