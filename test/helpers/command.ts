@@ -1,4 +1,4 @@
-import { execFile, type ExecFileOptions } from "node:child_process";
+import { execFile, type ExecFileOptions, execFileSync } from "node:child_process";
 
 export interface Finished {
   /** The exit code; null if the command could not start, or was killed (timeout). */
@@ -43,4 +43,13 @@ export function commandPool(limit: number): typeof runCommand {
       waiting.shift()?.();
     }
   };
+}
+
+/** Where a command is on PATH (the shell's `command -v`), or undefined when it is not there. */
+export function which(cmd: string): string | undefined {
+  try {
+    return execFileSync("sh", ["-c", 'command -v "$1"', "sh", cmd]).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

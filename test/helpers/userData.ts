@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Socket } from "node:net";
@@ -6,6 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
+import { which } from "./command";
 
 export interface WrittenFile {
   path: string;
@@ -30,6 +31,9 @@ export interface Answer {
   status: number;
   output: string;
 }
+
+/** The worker's validator process, started on first use. */
+let validator: SchemaValidator | undefined;
 
 /**
  * One Python process per test worker running test/helpers/cloud_init_schema.py: `cloud-init schema
@@ -81,11 +85,10 @@ class SchemaValidator {
   }
 }
 
-let validator: SchemaValidator | undefined;
-
 /** The interpreter the `cloud-init` command on PATH runs under, from its #! line (Debian: /usr/bin/python3). */
 function cloudInitPython(): string {
-  const command = execFileSync("sh", ["-c", "command -v cloud-init"], { encoding: "utf8" }).trim();
+  const command = which("cloud-init");
+  if (!command) throw new Error("cloud-init is not on PATH (test/setup/system-packages.ts installs it)");
   const interpreter = /^#!\s*(\S+)/.exec(readFileSync(command, "utf8").split("\n", 1)[0]!)?.[1];
   if (!interpreter) throw new Error(`${command} does not start with a #! line naming its Python`);
   return interpreter;

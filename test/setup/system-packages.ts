@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { which } from "../helpers/command";
 
 /** The packages listed in system-packages.txt, without comments or blank lines. */
 export function requiredPackages(): string[] {
@@ -42,12 +43,4 @@ export default function setup(): void {
     stdio: "inherit",
     env,
   });
-}
-
-function which(cmd: string): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", 'command -v "$1"', "sh", cmd]).toString().trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
