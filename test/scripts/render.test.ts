@@ -11,6 +11,7 @@ import { type Finished, runCommand } from "../helpers/command";
 import { captureIo } from "../helpers/io";
 import { importFreshProgram } from "../helpers/program";
 import { withShortStacks } from "../helpers/shortStacks";
+import { cloudInitSchemaFile } from "../helpers/userData";
 
 const out = mkdtempSync(path.join(tmpdir(), "render-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -102,12 +103,8 @@ describe("npm run render", { timeout: 60_000 }, () => {
       "JIBRI_RECORDER_PASSWORD=[secret]",
       "JIBRI_XMPP_PASSWORD=[secret]",
     ]);
-    const schema = await runCommand("cloud-init", [
-      "schema",
-      "--config-file",
-      path.join(dir, "cloud-init.yaml"),
-    ]);
-    expect(schema.status, schema.stdout + schema.stderr).toBe(0);
+    const schema = await cloudInitSchemaFile(path.join(dir, "cloud-init.yaml"));
+    expect(schema.status, schema.output).toBe(0);
   });
 
   it("refuses a stack file that holds a secret in plain text, without echoing it", async () => {
