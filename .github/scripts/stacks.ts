@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { EXIT, type Io, processIo } from "../../scripts/lib/shared/cli";
 
 /**
  * Reads .github/stacks.json, the one list of stacks the workflows act on.
@@ -103,41 +104,35 @@ export function teardownRefusal(
   return undefined;
 }
 
-/** Where the entry point writes: the console, or a test's collector. */
-export interface Output {
-  log: (line: string) => void;
-  error: (line: string) => void;
-}
-
 /** The workflows' entry point: prints a step output line or a reason, and returns the exit code. */
-export function main(argv: string[], out: Output = console): number {
+export function main(argv: string[], io: Io = processIo): number {
   const root = path.resolve(__dirname, "../..");
   const [command, ...args] = argv;
   try {
     const stacks = parseStacks(readFileSync(path.join(root, ".github/stacks.json"), "utf8"));
     if (command === "list" && PURPOSES.includes(args[0] as Purpose) && args.length <= 2) {
-      out.log(`stacks=${JSON.stringify(pickStacks(stacks, args[0] as Purpose, args[1]))}`);
-      return 0;
+      io.out(`stacks=${JSON.stringify(pickStacks(stacks, args[0] as Purpose, args[1]))}`);
+      return EXIT.ok;
     }
     if (command === "guard-teardown" && args.length === 2) {
       const file = path.join(root, `Pulumi.${args[0]}.yaml`);
       const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
       const refusal = teardownRefusal(stacks, args[0]!, args[1]!, text);
       if (refusal) {
-        out.error(`Refusing to tear down: ${refusal}`);
-        return 1;
+        io.err(`Refusing to tear down: ${refusal}`);
+        return EXIT.failed;
       }
-      out.log(`Stack '${args[0]}' may be torn down.`);
-      return 0;
+      io.out(`Stack '${args[0]}' may be torn down.`);
+      return EXIT.ok;
     }
-    out.error(
+    io.err(
       "usage: stacks.ts list <preview|deploy|backup> [<stack>|all]\n       stacks.ts guard-teardown <stack> <confirmation>",
     );
-    return 2;
+    return EXIT.usage;
   } catch (e) {
     if (!(e instanceof StacksError)) throw e;
-    out.error(e.message);
-    return 2;
+    io.err(e.message);
+    return EXIT.usage;
   }
 }
 

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { captureIo } from "../helpers/io";
 import { main, parseStacks, pickStacks, StacksError, teardownRefusal } from "../../.github/scripts/stacks";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -39,13 +40,9 @@ function cliProcess(...args: string[]): Outcome {
 
 /** The same `main`, in this process: a node process with ts-node costs about 0.75 s of CPU. */
 function cli(...args: string[]): Outcome {
-  let stdout = "";
-  let stderr = "";
-  const code = main(args, {
-    log: (line) => (stdout += `${line}\n`),
-    error: (line) => (stderr += `${line}\n`),
-  });
-  return { code, stdout, stderr };
+  const { io, printed } = captureIo();
+  const code = main(args, io);
+  return { code, ...printed() };
 }
 
 describe("stacks are listed in one place, .github/stacks.json", () => {
