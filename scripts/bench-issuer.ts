@@ -183,6 +183,8 @@ interface Load {
   p99: number;
   non2xx: number;
   errors: number;
+  /** For a median over rounds: tokens/s in each round, in order (round i of every target is adjacent in time). */
+  roundsRps?: number[];
 }
 
 /** Clock ticks per second of /proc's CPU times. */
@@ -355,6 +357,7 @@ async function main(): Promise<void> {
           p99: median(loads.map((l) => l.p99)),
           non2xx: loads.reduce((n, l) => n + l.non2xx, 0),
           errors: loads.reduce((n, l) => n + l.errors, 0),
+          roundsRps: loads.map((l) => l.rps),
         });
       }
       console.log(
@@ -374,11 +377,20 @@ async function main(): Promise<void> {
     );
     const paced = await measure(PAUSE_MS);
     const [ceiling, jose, issuer, workers, gunicorn] = TARGETS.map((t) => result.get(t)!);
+    /**
+     * The ratio of the medians, then the same ratio in each round (its two targets ran one after the
+     * other): the spread tells whether a verdict would hold in another run on this machine.
+     */
     const ratio = (a: Load, b: Load, target?: number) => {
       const r = a.rps / b.rps;
+      const perRound = a.roundsRps!.map((rps, i) => rps / b.roundsRps![i]!);
+      const spread =
+        ROUNDS > 1 ? `, rounds ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x` : "";
       const verdict =
-        target === undefined ? "" : `   (target >= ${target}x: ${r >= target ? "met" : "NOT met"})`;
-      return `${r.toFixed(2)}x${verdict}`;
+        target === undefined
+          ? ""
+          : `   (target >= ${target}x: ${r >= target ? "met" : "NOT met"}; met in ${perRound.filter((x) => x >= target).length} of ${ROUNDS} rounds)`;
+      return `${r.toFixed(2)}x${spread}${verdict}`;
     };
     console.log("\nRatios of tokens/s (targets are printed, not asserted)");
     console.log(`  issuer / jose signing only      ${ratio(issuer!, jose!, 0.8)}`);
