@@ -183,8 +183,11 @@ interface Load {
   p99: number;
   non2xx: number;
   errors: number;
-  /** For a median over rounds: tokens/s in each round, in order (round i of every target is adjacent in time). */
-  roundsRps?: number[];
+}
+
+/** A target's medians over the rounds, and its tokens/s in each round, in order. */
+interface Summary extends Load {
+  roundsRps: number[];
 }
 
 /** Clock ticks per second of /proc's CPU times. */
@@ -341,14 +344,14 @@ async function main(): Promise<void> {
     for (const target of TARGETS) children.push(await start(target, dir));
     for (const target of TARGETS) await load(target.port, WARMUP_SECONDS);
     /** Every target's median over ROUNDS interleaved rounds, saturated or paced; printed as a table. */
-    const measure = async (pauseMs?: number): Promise<Map<Target, Load>> => {
+    const measure = async (pauseMs?: number): Promise<Map<Target, Summary>> => {
       const runs = new Map<Target, Load[]>(TARGETS.map((t) => [t, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (const [i, target] of TARGETS.entries()) {
           runs.get(target)!.push(await load(target.port, SECONDS, children[i]!.pid, pauseMs));
         }
       }
-      const result = new Map<Target, Load>();
+      const result = new Map<Target, Summary>();
       for (const [target, loads] of runs) {
         result.set(target, {
           rps: median(loads.map((l) => l.rps)),
@@ -378,12 +381,12 @@ async function main(): Promise<void> {
     const paced = await measure(PAUSE_MS);
     const [ceiling, jose, issuer, workers, gunicorn] = TARGETS.map((t) => result.get(t)!);
     /**
-     * The ratio of the medians, then the same ratio in each round (its two targets ran one after the
-     * other): the spread tells whether a verdict would hold in another run on this machine.
+     * The ratio of the medians, then the same ratio in each round (a round loads every target once,
+     * one after another): the spread tells whether a verdict would hold in another run here.
      */
-    const ratio = (a: Load, b: Load, target?: number) => {
+    const ratio = (a: Summary, b: Summary, target?: number) => {
       const r = a.rps / b.rps;
-      const perRound = a.roundsRps!.map((rps, i) => rps / b.roundsRps![i]!);
+      const perRound = a.roundsRps.map((rps, i) => rps / b.roundsRps[i]!);
       const spread =
         ROUNDS > 1 ? `, rounds ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x` : "";
       const verdict =
