@@ -1,5 +1,5 @@
 import { buildSync } from "esbuild";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { bundleIssuer, WORKER_COMPATIBILITY_DATE } from "../infra/render/bundle";
+import { runWrk, type WrkSummary } from "./lib/bench/wrk";
 import { EXIT, wholeNumber } from "./lib/shared/cli";
 
 /**
@@ -205,51 +206,21 @@ function cpuMs(pid: number): number {
   return children.reduce((sum, child) => sum + cpuMs(Number(child)), own);
 }
 
-/** wrk's load script (bench/wrk-post.lua): the bench's body, the keys in turn, one JSON line at the end. */
-const WRK_SCRIPT = path.join(ROOT, "bench", "wrk-post.lua");
-
-interface WrkSummary {
-  requests: number;
-  durationUs: number;
-  p50Us: number;
-  p99Us: number;
-  non2xx: number;
-  errors: number;
-}
-
 /**
- * Runs wrk against a target for `seconds` and reads the JSON line its script prints. wrk is C with
- * one thread for all 50 connections: it costs the servers under test about 30 us of CPU a request,
- * a fraction of what a generator in Node takes from the same two cores.
+ * wrk against a target for `seconds`. wrk is C with one thread for all 50 connections: it costs the
+ * servers under test about 30 us of CPU a request, a fraction of what a generator in Node takes from
+ * the same two cores.
  */
-function wrk(port: number, seconds: number, pauseMs?: number): Promise<WrkSummary> {
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", WRK_SCRIPT];
-  const url = `http://127.0.0.1:${port}/v1/token`;
-  const [cmd, cmdArgs] = PIN
-    ? ["taskset", ["--cpu-list", String(CORES - 1), "wrk", ...args, url]]
-    : ["wrk", [...args, url]];
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      cmdArgs,
-      {
-        env: {
-          PATH: process.env.PATH,
-          BENCH_KEYS: keys.join(","),
-          BENCH_BODY: BODY,
-          ...(pauseMs === undefined ? {} : { BENCH_PAUSE_MS: String(pauseMs) }),
-        },
-      },
-      (err, stdout, stderr) => {
-        const line = stdout.trim().split("\n").at(-1) ?? "";
-        if (err || !line.startsWith("{")) {
-          return reject(new Error(`wrk failed against port ${port}: ${err?.message ?? ""} ${stderr.trim()}`));
-        }
-        resolve(JSON.parse(line) as WrkSummary);
-      },
-    );
+const wrk = (port: number, seconds: number, pauseMs?: number): Promise<WrkSummary> =>
+  runWrk({
+    url: `http://127.0.0.1:${port}/v1/token`,
+    connections: CONNECTIONS,
+    seconds,
+    keys,
+    body: BODY,
+    pauseMs,
+    cpuList: PIN ? String(CORES - 1) : undefined,
   });
-}
 
 async function load(port: number, seconds: number, pid?: number, pauseMs?: number): Promise<Load> {
   const cpuBefore = pid === undefined ? 0 : cpuMs(pid);

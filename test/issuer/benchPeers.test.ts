@@ -7,6 +7,7 @@ import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { request } from "./client";
 import { checkWithPyJwt } from "./pyjwt";
+import { runWrk } from "../../scripts/lib/bench/wrk";
 import { runCommand } from "../helpers/command";
 import { waitFor } from "./behaviour";
 import { ROOT, startNodeIssuer } from "./targets";
@@ -158,22 +159,16 @@ describe("benchmark peers", () => {
     });
     try {
       const body = JSON.stringify({ room: "bench-room", user: { name: "Bench" }, ttlSeconds: 600 });
-      /** One second of wrk over 2 connections with the bench's script; the JSON line its done() prints. */
-      const wrk = async (extraEnv: Record<string, string> = {}) => {
-        const run = await runCommand(
-          "wrk",
-          [
-            "-t1",
-            "-c2",
-            "-d1s",
-            "-s",
-            path.join(ROOT, "bench", "wrk-post.lua"),
-            `${issuer.baseUrl}/v1/token`,
-          ],
-          { env: { PATH: process.env.PATH, BENCH_KEYS: keys.join(","), BENCH_BODY: body, ...extraEnv } },
-        );
-        expect(run.status, run.stderr).toBe(0);
-        const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+      /** One second of wrk over 2 connections, run as the bench runs it (scripts/lib/bench/wrk.ts). */
+      const wrk = async (pauseMs?: number) => {
+        const summary = await runWrk({
+          url: `${issuer.baseUrl}/v1/token`,
+          connections: 2,
+          seconds: 1,
+          keys,
+          body,
+          pauseMs,
+        });
         expect(summary).toMatchObject({ non2xx: 0, errors: 0 });
         return summary;
       };
@@ -196,7 +191,7 @@ describe("benchmark peers", () => {
 
       // Paced (BENCH_PAUSE_MS=100): each of the 2 connections waits 0-200 ms after every answer, so a
       // second holds about 20 requests, where the saturated run above held hundreds.
-      const pacedSummary = await wrk({ BENCH_PAUSE_MS: "100" });
+      const pacedSummary = await wrk(100);
       expect(pacedSummary.requests).toBeGreaterThan(5);
       expect(pacedSummary.requests).toBeLessThan(60);
     } finally {
