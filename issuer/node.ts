@@ -67,17 +67,14 @@ async function runServer(settings: NodeSettings): Promise<void> {
     const port = typeof address === "object" && address ? address.port : settings.port;
     say({ event: "listening", host: settings.host, port });
   });
+  // Pending log lines are written however the process ends: a stop, a crash, or process.exit.
+  // Writes to a pipe or a file are synchronous on Linux, so they are out before the process is.
+  process.on("exit", logs.flush);
   const stop = () => {
-    server.close(() => {
-      logs.flush();
-      process.exit(0);
-    });
+    server.close(() => process.exit(0));
     server.closeIdleConnections();
     // Connections still busy after this long are cut, so a stop never hangs on a slow client.
-    setTimeout(() => {
-      logs.flush();
-      process.exit(0);
-    }, 10_000).unref();
+    setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -619,7 +619,7 @@ export function issuerBehaviour(label: string, start: StartIssuer): void {
           .map((l) => JSON.parse(l) as Json);
       const issued = (l: Json) =>
         l.event === "token_issued" && l.room === "log-check" && /^key:/.test(l.caller);
-      // The Node server writes its log lines once per turn of its event loop, after the answer.
+      // The Node server writes its log lines together, up to 100 ms after the answer (issuer/log.ts).
       await waitFor(() => parsed().some(issued));
       const lines = parsed();
       expect(lines.some((l) => l.event === "request_refused" && l.code === "invalid_credentials")).toBe(true);
