@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { batchedLog, FLUSH_MS, MAX_PENDING } from "../../issuer/log";
+import { batchedLog, FLUSH_MS, MAX_PENDING_CHARS } from "../../issuer/log";
 import { waitFor } from "./behaviour";
 import { request } from "./client";
 import { startNodeIssuer } from "./targets";
@@ -34,19 +34,28 @@ describe("the Node server's batched log", () => {
     expect(log.writes[1]).toBe('{"event":"c"}\n');
   });
 
-  it(`writes at once when ${MAX_PENDING} lines wait, and its timer then writes nothing more`, () => {
+  it(`writes at once when ${MAX_PENDING_CHARS} characters wait, and its timer then writes nothing more`, () => {
     vi.useFakeTimers();
     const log = recorded();
-    for (let i = 0; i < MAX_PENDING; i++) log.log({ i });
+    // Lines of exactly 1 KiB with their newline: the 32nd reaches the cap.
+    const line = (i: number) => ({ i, pad: "x".repeat(1024 - JSON.stringify({ i, pad: "" }).length - 1) });
+    for (let i = 0; i < 31; i++) log.log(line(i));
+    expect(log.writes).toEqual([]);
+    log.log(line(31));
     expect(log.writes).toHaveLength(1);
-    expect(
-      log.writes[0]!.split("\n")
-        .slice(0, -1)
-        .map((l) => JSON.parse(l).i),
-    ).toEqual(Array.from({ length: MAX_PENDING }, (_, i) => i));
+    expect(log.writes[0]).toHaveLength(MAX_PENDING_CHARS);
+    const numbers = log.writes[0]!.split("\n")
+      .slice(0, -1)
+      .map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(numbers).toEqual(Array.from({ length: 32 }, (_, i) => i));
     vi.advanceTimersByTime(10 * FLUSH_MS);
     expect(log.writes).toHaveLength(1);
     expect(vi.getTimerCount()).toBe(0);
+    // The count starts again after a write: one more line waits for its timer.
+    log.log(line(32));
+    expect(log.writes).toHaveLength(1);
+    vi.advanceTimersByTime(FLUSH_MS);
+    expect(log.writes).toHaveLength(2);
   });
 
   it("writes what is pending when flushed, nothing when nothing is, and adds the worker's fields", () => {
