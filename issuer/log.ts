@@ -8,7 +8,7 @@
  */
 export interface BatchedLog {
   log: (entry: object) => void;
-  /** Writes what is pending now; the server calls it when it stops and when its process exits. */
+  /** Writes what is pending now; the Node server calls it as its process exits, however it ends. */
   flush: () => void;
 }
 
