@@ -87,7 +87,8 @@ describe("the Node server's batched log", () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     } finally {
-      // At once: the line is still waiting for its timer, which the stop's process.exit cancels.
+      // At once, so the line is still waiting for its timer (unless this machine took 100 ms between
+      // the answer and the signal): process.exit cancels the timer, and only the exit hook writes it.
       await issuer.stop();
     }
     const issued = (line: string) =>
