@@ -8,7 +8,7 @@
  */
 export interface BatchedLog {
   log: (entry: object) => void;
-  /** Writes what is pending now; the Node server calls it as its process exits, however it ends. */
+  /** Writes what is pending now; the Node server calls it from its process's exit event. */
   flush: () => void;
 }
 

@@ -67,8 +67,10 @@ async function runServer(settings: NodeSettings): Promise<void> {
     const port = typeof address === "object" && address ? address.port : settings.port;
     say({ event: "listening", host: settings.host, port });
   });
-  // Pending log lines are written however the process ends: a stop, a crash, or process.exit.
-  // Writes to a pipe or a file are synchronous on Linux, so they are out before the process is.
+  // Pending log lines are written when the process exits: a stop, a crash (an uncaught exception or
+  // rejection), or process.exit. Writes to a pipe or a file are synchronous on Linux, so they are out
+  // before the process is. A SIGKILL (or the kernel's OOM killer) runs no handler: up to 100 ms of
+  // lines are lost then.
   process.on("exit", logs.flush);
   const stop = () => {
     server.close(() => process.exit(0));
